@@ -1,0 +1,32 @@
+"""Entry point of the tooling: python -m redis_wrapper_tools COMMAND (see ./dev)."""
+import argparse
+import os
+import subprocess
+import sys
+
+from . import build, demo
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='./dev')
+    parser.add_argument('--pg-config', default=os.environ.get('PG_CONFIG', 'pg_config'),
+                        help='pg_config of the PostgreSQL to build for (default: pg_config on PATH)')
+    sub = parser.add_subparsers(dest='command', required=True)
+    sub.add_parser('install', help='build the module and install it into that PostgreSQL')
+    sub.add_parser('demo', help="run the spec's examples against throwaway servers")
+    test = sub.add_parser('test', help='run the whole test suite')
+    test.add_argument('pytest_args', nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    build.build_and_install(args.pg_config)
+    if args.command == 'demo':
+        demo.run(args.pg_config)
+    elif args.command == 'test':
+        env = dict(os.environ, PG_CONFIG=args.pg_config)
+        tests = os.path.join(build.ROOT, 'tests')
+        return subprocess.call([sys.executable, '-m', 'pytest', tests] + args.pytest_args, env=env)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,129 @@
+/*
+ * The column shapes of each source type, checked before any Redis traffic:
+ * at CREATE/ALTER FOREIGN TABLE (through the extension's event trigger), when
+ * planning, and when a scan starts.  A table may declare any subset of its
+ * source type's columns, in any order, each with exactly the expected type.
+ */
+#include "redis_wrapper.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(redis_wrapper_check_table);
+
+extern Datum redis_fdw_handler(PG_FUNCTION_ARGS);
+
+typedef struct RwColumn
+{
+	const char *name;
+	Oid			type;
+} RwColumn;
+
+/* Indexed by RwSourceType; each entry lists the logical columns in order. */
+static const RwColumn shapes[][RW_MAX_COLUMNS + 1] = {
+	[RW_SRC_LIST] = {{"element", TEXTOID}},
+	[RW_SRC_SET] = {{"element", TEXTOID}},
+	[RW_SRC_HASH] = {{"key", TEXTOID}, {"value", TEXTOID}},
+	[RW_SRC_ZSET] = {{"element", TEXTOID}},
+	[RW_SRC_STREAM] = {{"id", TEXTOID}, {"items", JSONBOID}},
+	[RW_SRC_MULTI_LIST] = {{"key", TEXTOID}, {"items", JSONBOID}},
+	[RW_SRC_MULTI_SET] = {{"key", TEXTOID}, {"items", JSONBOID}},
+	[RW_SRC_MULTI_HASH] = {{"key", TEXTOID}, {"items", JSONBOID}},
+	[RW_SRC_MULTI_ZSET] = {{"key", TEXTOID}, {"items", JSONBOID}},
+};
+
+bool
+rw_column_is_json(int src_type, int column)
+{
+	return shapes[src_type][column].type == JSONBOID;
+}
+
+static char *
+shape_text(int src_type)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const RwColumn *c = shapes[src_type]; c->name; c++)
+		appendStringInfo(&buf, "%s%s %s", buf.len ? ", " : "", c->name,
+						 format_type_be(c->type));
+	return buf.data;
+}
+
+/*
+ * Check the columns against src_type; when attmap is given, fill it with each
+ * attribute's logical column (-1 for dropped attributes).
+ */
+void
+rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap)
+{
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const char *name = NameStr(att->attname);
+		int			col = -1;
+
+		if (attmap)
+			attmap[i] = -1;
+		if (att->attisdropped)
+			continue;
+		for (int c = 0; shapes[src_type][c].name; c++)
+			if (strcmp(shapes[src_type][c].name, name) == 0)
+				col = c;
+		if (col < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+					 errmsg("column \"%s\" of foreign table \"%s\" is not a column of a Redis %s source",
+							name, relname, rw_src_type_name(src_type)),
+					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
+							 rw_src_type_name(src_type), shape_text(src_type))));
+		if (att->atttypid != shapes[src_type][col].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, but a Redis %s source yields %s",
+							name, relname, format_type_be(att->atttypid),
+							rw_src_type_name(src_type), format_type_be(shapes[src_type][col].type)),
+					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
+							 rw_src_type_name(src_type), shape_text(src_type))));
+		if (attmap)
+			attmap[i] = col;
+	}
+}
+
+/* Is this foreign table served by redis_wrapper (and not some other FDW)? */
+static bool
+is_redis_table(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	FmgrInfo	handler;
+
+	if (!OidIsValid(fdw->fdwhandler))
+		return false;
+	fmgr_info(fdw->fdwhandler, &handler);
+	return handler.fn_addr == redis_fdw_handler;
+}
+
+/* Called by the extension's event trigger for each created or altered foreign table. */
+Datum
+redis_wrapper_check_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	RwTableOptions opts;
+	Relation	rel;
+
+	if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE || !is_redis_table(relid))
+		PG_RETURN_VOID();
+	rw_get_table_options(relid, false, &opts);
+	rel = table_open(relid, AccessShareLock);
+	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.src_type, NULL);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}

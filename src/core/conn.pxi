@@ -1,0 +1,362 @@
+# One Redis connection: non-blocking socket I/O, connect and handshake, the
+# output buffer of queued commands and the reader of their replies.  Every
+# wait goes through g_wait, which PostgreSQL replaces with a latch wait that
+# reports pending interrupts; all state lives in the object, so an interrupted
+# call can simply be repeated.
+
+from libc.errno cimport errno, EINTR, EAGAIN, EINPROGRESS   # EWOULDBLOCK == EAGAIN on Linux
+from libc.string cimport strerror, memset
+from posix.unistd cimport close
+
+cdef extern from "<sys/socket.h>" nogil:
+    ctypedef unsigned int socklen_t
+    struct sockaddr:
+        pass
+    int socket(int domain, int type, int protocol)
+    int connect(int fd, const sockaddr *addr, socklen_t len)
+    ssize_t send(int fd, const void *buf, size_t n, int flags)
+    ssize_t recv(int fd, void *buf, size_t n, int flags)
+    int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+    int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+    enum:
+        AF_UNIX
+        AF_UNSPEC
+        SOCK_STREAM
+        SOCK_NONBLOCK
+        SOCK_CLOEXEC
+        SOL_SOCKET
+        SO_ERROR
+        SO_KEEPALIVE
+        MSG_NOSIGNAL
+
+cdef extern from "<netinet/in.h>" nogil:
+    enum:
+        IPPROTO_TCP
+
+cdef extern from "<netinet/tcp.h>" nogil:
+    enum:
+        TCP_NODELAY
+
+cdef extern from "<sys/un.h>" nogil:
+    struct sockaddr_un:
+        int sun_family
+        char sun_path[108]
+
+cdef extern from "<netdb.h>" nogil:
+    struct addrinfo:
+        int ai_flags
+        int ai_family
+        int ai_socktype
+        int ai_protocol
+        socklen_t ai_addrlen
+        sockaddr *ai_addr
+        addrinfo *ai_next
+    int getaddrinfo(const char *node, const char *service, const addrinfo *hints, addrinfo **res)
+    void freeaddrinfo(addrinfo *res)
+    const char *gai_strerror(int code)
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    int poll(pollfd *fds, unsigned long n, int timeout)
+    enum:
+        POLLIN
+        POLLOUT
+        POLLERR
+        POLLHUP
+
+cdef extern from "<time.h>" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+    int clock_gettime(int clk, timespec *ts)
+    enum:
+        CLOCK_MONOTONIC
+
+
+cdef int poll_wait(int fd, int events, int timeout_ms) noexcept nogil:
+    """The wait used outside PostgreSQL (benchmarks, tools): plain poll()."""
+    cdef pollfd p
+    cdef int rc
+    p.fd = fd
+    p.events = (POLLIN if events & RW_WAIT_READABLE else 0) | (POLLOUT if events & RW_WAIT_WRITABLE else 0)
+    p.revents = 0
+    rc = poll(&p, 1, timeout_ms if timeout_ms > 0 else -1)
+    if rc < 0:
+        return RW_WAIT_INTERRUPTED if errno == EINTR else RW_WAIT_FAILED
+    if rc == 0:
+        return RW_WAIT_TIMEOUT
+    if p.revents & (POLLERR | POLLHUP):
+        return events
+    return ((RW_WAIT_READABLE if p.revents & POLLIN else 0)
+            | (RW_WAIT_WRITABLE if p.revents & POLLOUT else 0))
+
+
+cdef RwWaitFn g_wait = poll_wait
+
+
+cdef long long now_ms() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000 + ts.tv_nsec // 1000000
+
+
+cdef enum ConnState:
+    CS_NEW
+    CS_CONNECTING
+    CS_HANDSHAKE
+    CS_READY
+    CS_BROKEN
+
+cdef enum HandshakeTag:
+    TAG_AUTH = 1000
+    TAG_SELECT
+
+cdef enum:
+    RECV_SIZE = 256 * 1024
+
+
+cdef class Connection(Sink):
+    cdef Url url
+    cdef bytes user, password
+    cdef int connect_timeout_ms, command_timeout_ms
+    cdef ConnState state
+    cdef int fd
+    cdef addrinfo *addrs
+    cdef addrinfo *addr
+    cdef long long deadline
+    cdef str last_failure
+    cdef ByteBuf out
+    cdef Py_ssize_t out_pos
+    cdef Reader reader
+    cdef char *rbuf
+
+    def __cinit__(self):
+        self.fd = -1
+        self.out = ByteBuf()
+        self.reader = Reader()
+        self.rbuf = <char *> realloc(NULL, RECV_SIZE)
+        if self.rbuf == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.fd >= 0:
+            close(self.fd)
+        if self.addrs != NULL:
+            freeaddrinfo(self.addrs)
+        free(self.rbuf)
+
+    # -- commands ---------------------------------------------------------
+    cdef inline int command(self, int tag, int nargs) except -1:
+        """Start a command of nargs arguments whose reply will carry tag."""
+        self.reader.expect(tag)
+        return put_len(self.out, b'*', nargs)
+
+    cdef inline int arg(self, const char *p, Py_ssize_t n) except -1:
+        return put_arg(self.out, p, n)
+
+    cdef inline int arg_int(self, long long v) except -1:
+        return put_arg_int(self.out, v)
+
+    cdef inline bint idle(self) noexcept:
+        """No command is queued or awaiting its reply."""
+        return self.reader.tag_count == 0
+
+    # -- connecting -------------------------------------------------------
+    cdef int ready(self) except -1:
+        """Connect and authenticate, or go on doing so after an interruption."""
+        if self.state == CS_READY:
+            return 0
+        if self.state == CS_BROKEN:
+            raise CoreError(RW_ERR_IO, "the connection to Redis at %s was lost" % self.url.where())
+        if self.state == CS_NEW:
+            self.deadline = now_ms() + self.connect_timeout_ms if self.connect_timeout_ms > 0 else 0
+            self.resolve()
+            self.addr = self.addrs
+            self.dial()
+        while self.state == CS_CONNECTING:
+            self.await_connect()
+        if self.state == CS_HANDSHAKE:
+            self.reader.sink = self
+            while not self.idle():
+                self.receive(self.deadline)
+            self.state = CS_READY
+        return 0
+
+    cdef int resolve(self) except -1:
+        cdef addrinfo hints
+        cdef sockaddr_un *sun
+        cdef bytes path, host
+        cdef int rc
+        if self.url.scheme == 'unix':
+            path = self.url.host.encode('utf-8', 'surrogateescape')
+            if len(path) >= 108:
+                raise CoreError(RW_ERR_BAD_OPTION, "unix socket path is too long")
+            # A one-entry list shaped like getaddrinfo's, freed the same way.
+            self.addrs = <addrinfo *> realloc(NULL, sizeof(addrinfo) + sizeof(sockaddr_un))
+            if self.addrs == NULL:
+                raise MemoryError()
+            memset(self.addrs, 0, sizeof(addrinfo) + sizeof(sockaddr_un))
+            sun = <sockaddr_un *> (<char *> self.addrs + sizeof(addrinfo))
+            sun.sun_family = AF_UNIX
+            memcpy(sun.sun_path, <char *> path, len(path))
+            self.addrs.ai_family = AF_UNIX
+            self.addrs.ai_socktype = SOCK_STREAM
+            self.addrs.ai_addr = <sockaddr *> sun
+            self.addrs.ai_addrlen = sizeof(sockaddr_un)
+            return 0
+        memset(&hints, 0, sizeof(hints))
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = SOCK_STREAM
+        host = self.url.host.encode('utf-8', 'surrogateescape')
+        port = str(self.url.port).encode()
+        rc = getaddrinfo(host, port, &hints, &self.addrs)
+        if rc != 0:
+            self.addrs = NULL
+            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
+                            % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')))
+        return 0
+
+    cdef int dial(self) except -1:
+        """Start connecting to self.addr, or to the next address that accepts."""
+        cdef int one = 1
+        while self.addr != NULL:
+            self.fd = socket(self.addr.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+            if self.fd < 0:
+                self.next_address(errno)
+                continue
+            if self.addr.ai_family != AF_UNIX:
+                setsockopt(self.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+                setsockopt(self.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one))
+            if connect(self.fd, self.addr.ai_addr, self.addr.ai_addrlen) == 0:
+                self.connected()
+                return 0
+            if errno == EINPROGRESS or errno == EAGAIN:
+                self.state = CS_CONNECTING
+                return 0
+            self.next_address(errno)
+        raise CoreError(RW_ERR_CONNECT, "could not connect to Redis at %s: %s"
+                        % (self.url.where(), self.last_failure))
+
+    cdef int next_address(self, int err) except -1:
+        self.last_failure = strerror(err).decode('utf-8', 'replace')
+        if self.fd >= 0:
+            close(self.fd)
+            self.fd = -1
+        self.addr = self.addr.ai_next
+        return 0
+
+    cdef int await_connect(self) except -1:
+        cdef int err = 0
+        cdef socklen_t len = sizeof(err)
+        cdef int r = self.wait(RW_WAIT_WRITABLE, self.deadline)
+        if r == RW_WAIT_TIMEOUT:
+            self.state = CS_BROKEN
+            raise CoreError(RW_ERR_CONNECT, "could not connect to Redis at %s: timed out after %d ms"
+                            % (self.url.where(), self.connect_timeout_ms))
+        if getsockopt(self.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0:
+            err = errno
+        if err == 0:
+            self.connected()
+            return 0
+        self.next_address(err)
+        self.state = CS_NEW
+        self.dial()
+        return 0
+
+    cdef int connected(self) except -1:
+        """Queue the handshake: AUTH [user] password when a password is set, SELECT db."""
+        self.state = CS_HANDSHAKE
+        if self.password is not None:
+            self.command(TAG_AUTH, 3 if self.user is not None else 2)
+            self.arg(b"AUTH", 4)
+            if self.user is not None:
+                self.arg(self.user, len(self.user))
+            self.arg(self.password, len(self.password))
+        if self.url.db:
+            self.command(TAG_SELECT, 2)
+            self.arg(b"SELECT", 6)
+            self.arg_int(self.url.db)
+        return 0
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if kind != REDIS_REPLY_ERROR:
+            return 0
+        msg = p[:n].decode('utf-8', 'replace')
+        self.state = CS_BROKEN
+        if tag == TAG_AUTH:
+            who = ('user "%s"' % self.user.decode('utf-8', 'replace')) if self.user is not None else 'the default user'
+            raise CoreError(RW_ERR_AUTH, "Redis at %s refused authentication for %s: %s"
+                            % (self.url.where(), who, msg),
+                            hint="Check the password in the connection URL or user mapping.")
+        raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
+                        % (self.url.where(), self.url.db, msg))
+
+    # -- I/O ----------------------------------------------------------------
+    cdef int wait(self, int events, long long deadline) except -1:
+        """Wait for events on the socket until deadline (0: none); returns the ready ones."""
+        cdef int timeout = 0, r
+        if deadline:
+            timeout = <int> (deadline - now_ms())
+            if timeout <= 0:
+                return RW_WAIT_TIMEOUT
+        r = g_wait(self.fd, events, timeout)
+        if r == RW_WAIT_INTERRUPTED:
+            raise Interrupted()
+        if r == RW_WAIT_FAILED:
+            self.state = CS_BROKEN
+            raise CoreError(RW_ERR_IO, "waiting for Redis at %s failed" % self.url.where())
+        return r
+
+    cdef int flush(self) except -1:
+        """Send what is queued, as far as the socket takes it without waiting."""
+        cdef ssize_t n
+        while self.out_pos < self.out.size:
+            n = send(self.fd, self.out.data + self.out_pos, self.out.size - self.out_pos, MSG_NOSIGNAL)
+            if n > 0:
+                self.out_pos += n
+            elif errno == EINTR:
+                continue
+            elif errno == EAGAIN:
+                return 0
+            else:
+                raise self.io_error(errno)
+        self.out.size = 0
+        self.out_pos = 0
+        return 0
+
+    cdef int receive(self, long long deadline) except -1:
+        """Send what is queued and read at least once, feeding the reader."""
+        cdef ssize_t n
+        cdef int r
+        cdef long long limit
+        while True:
+            self.flush()
+            n = recv(self.fd, self.rbuf, RECV_SIZE, 0)
+            if n > 0:
+                return self.reader.feed(self.rbuf, n)
+            if n == 0:
+                self.state = CS_BROKEN
+                raise CoreError(RW_ERR_IO, "Redis at %s closed the connection" % self.url.where())
+            if errno == EINTR:
+                continue
+            if errno != EAGAIN:
+                raise self.io_error(errno)
+            limit = deadline
+            if not limit and self.command_timeout_ms > 0:
+                limit = now_ms() + self.command_timeout_ms
+            r = self.wait(RW_WAIT_READABLE | (RW_WAIT_WRITABLE if self.out_pos < self.out.size else 0), limit)
+            if r == RW_WAIT_TIMEOUT:
+                self.state = CS_BROKEN
+                if deadline:
+                    raise CoreError(RW_ERR_CONNECT, "Redis at %s did not complete the handshake within %d ms"
+                                    % (self.url.where(), self.connect_timeout_ms))
+                raise CoreError(RW_ERR_TIMEOUT, "Redis at %s did not answer within %d ms (command_timeout)"
+                                % (self.url.where(), self.command_timeout_ms))
+
+    cdef object io_error(self, int err):
+        self.state = CS_BROKEN
+        return CoreError(RW_ERR_IO, "connection to Redis at %s failed: %s"
+                         % (self.url.where(), strerror(err).decode('utf-8', 'replace')))

@@ -1,0 +1,302 @@
+# Command plans, one per source type.  Each is a Sink: it queues commands on the
+# connection and turns the events of their replies into rows.  Follow-up
+# requests are queued as soon as the reply that decides them is seen, so the
+# next batch is already in flight while PostgreSQL consumes the current one.
+
+cdef enum Tag:
+    T_TYPE = 1      # TYPE key, checked in the same round trip as the first fetch
+    T_FETCH         # a fetch from the table's key
+    T_SCAN          # SCAN of a pattern
+    T_KEY_FETCH     # the contents of one key matched by the pattern
+
+# Range batches start small, for fast first rows, and grow to amortise round trips.
+cdef enum:
+    FIRST_RANGE = 128
+    MAX_RANGE = 16384
+    FIRST_STREAM = 64
+    MAX_STREAM = 4096
+    SCAN_COUNT = 1000
+
+
+cdef class Plan(Sink):
+    cdef Connection conn
+    cdef Rows rows
+    cdef bytes key
+
+    cdef int start(self) except -1:
+        raise NotImplementedError
+
+
+cdef class SingleKeyPlan(Plan):
+    """A plan over the table's own key, which must hold type_name (or not exist)."""
+    cdef bytes type_name
+
+    cdef int start(self) except -1:
+        self.conn.command(T_TYPE, 2)
+        self.conn.arg(b"TYPE", 4)
+        self.conn.arg(self.key, len(self.key))
+        return self.fetch()
+
+    cdef int fetch(self) except -1:
+        raise NotImplementedError
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        raise NotImplementedError
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if kind == REDIS_REPLY_ERROR:
+            raise redis_error(p, n)
+        if tag == T_TYPE:
+            return self.check_type(p, n)
+        return self.element(depth, p, n)
+
+    cdef int check_type(self, const char *p, Py_ssize_t n) except -1:
+        if (n == len(self.type_name) and memcmp(p, <char *> self.type_name, n) == 0) or \
+                (n == 4 and memcmp(p, b"none", 4) == 0):
+            return 0
+        raise CoreError(RW_ERR_WRONG_TYPE, "Redis key \"%s\" holds a %s, not a %s"
+                        % (self.key.decode('utf-8', 'replace'), p[:n].decode('utf-8', 'replace'),
+                           self.type_name.decode()),
+                        hint="Use a foreign table whose src_type matches the key's type.")
+
+
+cdef class RangePlan(SingleKeyPlan):
+    """list (LRANGE) and zset (ZRANGE, in score order): index batches."""
+    cdef bytes command
+    cdef long long next_index, chunk, asked
+
+    cdef int fetch(self) except -1:
+        if self.chunk == 0:
+            self.chunk = FIRST_RANGE
+        self.conn.command(T_FETCH, 4)
+        self.conn.arg(self.command, len(self.command))
+        self.conn.arg(self.key, len(self.key))
+        self.conn.arg_int(self.next_index)
+        self.conn.arg_int(self.next_index + self.chunk - 1)
+        self.asked = self.chunk
+        self.next_index += self.chunk
+        self.chunk = min(self.chunk * 4, MAX_RANGE)
+        return 0
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        # A full batch means there may be more: ask now, before parsing this one.
+        if tag == T_FETCH and depth == 0 and count == self.asked:
+            self.fetch()
+        return 0
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        self.rows.begin()
+        self.rows.text(0, p, n)
+        return self.rows.commit()
+
+
+cdef class MembersPlan(SingleKeyPlan):
+    """set (SMEMBERS) and hash (HGETALL): one reply, turned into rows as it arrives."""
+    cdef bytes command
+    cdef bint pairs
+    cdef bint have_field
+
+    cdef int fetch(self) except -1:
+        self.have_field = False
+        self.conn.command(T_FETCH, 2)
+        self.conn.arg(self.command, len(self.command))
+        return self.conn.arg(self.key, len(self.key))
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if not self.pairs:
+            self.rows.begin()
+            self.rows.text(0, p, n)
+            return self.rows.commit()
+        if not self.have_field:
+            self.rows.begin()
+            self.rows.text(0, p, n)
+            self.have_field = True
+            return 0
+        self.rows.text(1, p, n)
+        self.have_field = False
+        return self.rows.commit()
+
+
+cdef class StreamPlan(SingleKeyPlan):
+    """stream: XRANGE batches, each starting just after the last id seen."""
+    cdef ByteBuf last_id
+    cdef long long chunk, asked, received
+    cdef bint is_field
+
+    cdef int fetch(self) except -1:
+        if self.last_id is None:
+            self.last_id = ByteBuf()
+            self.last_id.append(b"-", 1)
+            self.chunk = FIRST_STREAM
+        self.conn.command(T_FETCH, 6)
+        self.conn.arg(b"XRANGE", 6)
+        self.conn.arg(self.key, len(self.key))
+        self.conn.arg(self.last_id.data, self.last_id.size)
+        self.conn.arg(b"+", 1)
+        self.conn.arg(b"COUNT", 5)
+        self.conn.arg_int(self.chunk)
+        self.asked = self.chunk
+        self.chunk = min(self.chunk * 4, MAX_STREAM)
+        return 0
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        if tag != T_FETCH:
+            return 0
+        if depth == 0:
+            self.received = count
+        elif depth == 1:
+            self.rows.begin()
+        elif depth == 2:
+            self.is_field = True
+            self.rows.json_open(1, b'{')
+        return 0
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if depth == 2:
+            self.rows.text(0, p, n)
+            # "(id" makes the next XRANGE start after this entry.
+            self.last_id.size = 0
+            self.last_id.put(b'(')
+            self.last_id.append(p, n)
+        elif self.is_field:
+            self.rows.json_key(p, n)
+            self.is_field = False
+        else:
+            self.rows.json_value(p, n)
+            self.is_field = True
+        return 0
+
+    cdef int on_end(self, int tag, int depth) except -1:
+        if tag != T_FETCH:
+            return 0
+        if depth == 2:
+            self.rows.json_close(b'}')
+        elif depth == 1:
+            self.rows.commit()
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_FETCH and self.received == self.asked:
+            self.fetch()
+        return 0
+
+
+cdef class PatternPlan(Plan):
+    """multi_*: SCAN ... TYPE t, with each found key's fetch pipelined behind it.
+
+    Keys that vanish or change type between SCAN and fetch are skipped."""
+    cdef bytes scan_type, fetch_command
+    cdef bint ranged, pairs
+    cdef ByteBuf cursor
+    cdef SliceQueue keys
+    cdef bint in_row, is_field
+
+    cdef int start(self) except -1:
+        self.cursor = ByteBuf()
+        self.keys = SliceQueue()
+        self.cursor.append(b"0", 1)
+        return self.scan()
+
+    cdef int scan(self) except -1:
+        self.conn.command(T_SCAN, 8)
+        self.conn.arg(b"SCAN", 4)
+        self.conn.arg(self.cursor.data, self.cursor.size)
+        self.conn.arg(b"MATCH", 5)
+        self.conn.arg(self.key, len(self.key))
+        self.conn.arg(b"COUNT", 5)
+        self.conn.arg_int(SCAN_COUNT)
+        self.conn.arg(b"TYPE", 4)
+        return self.conn.arg(self.scan_type, len(self.scan_type))
+
+    cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
+        self.keys.push(p, n)
+        self.conn.command(T_KEY_FETCH, 4 if self.ranged else 2)
+        self.conn.arg(self.fetch_command, len(self.fetch_command))
+        self.conn.arg(p, n)
+        if self.ranged:
+            self.conn.arg(b"0", 1)
+            self.conn.arg(b"-1", 2)
+        return 0
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        cdef const char *k
+        cdef Py_ssize_t n
+        if tag == T_KEY_FETCH and depth == 0 and count > 0:
+            k = self.keys.front(&n)
+            self.rows.begin()
+            self.rows.key(k, n)
+            self.rows.key_is_column()
+            self.rows.json_open(1, b'{' if self.pairs else b'[')
+            self.in_row = True
+            self.is_field = True
+        return 0
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if tag == T_SCAN:
+            if kind == REDIS_REPLY_ERROR:
+                raise redis_error(p, n)
+            if depth == 1:
+                self.cursor.size = 0
+                self.cursor.append(p, n)
+            else:
+                self.fetch(p, n)
+        elif kind == REDIS_REPLY_ERROR:
+            pass        # the key changed type after SCAN saw it: skip it
+        elif not self.pairs:
+            self.rows.json_item(p, n)
+        elif self.is_field:
+            self.rows.json_key(p, n)
+            self.is_field = False
+        else:
+            self.rows.json_value(p, n)
+            self.is_field = True
+        return 0
+
+    cdef int on_end(self, int tag, int depth) except -1:
+        if tag == T_KEY_FETCH and depth == 0 and self.in_row:
+            self.rows.json_close(b'}' if self.pairs else b']')
+            self.rows.commit()
+            self.in_row = False
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_KEY_FETCH:
+            self.keys.pop()
+        elif not (self.cursor.size == 1 and self.cursor.data[0] == b'0'):
+            self.scan()
+        return 0
+
+
+cdef Plan make_plan(int src_type, bytes key):
+    cdef RangePlan rp
+    cdef MembersPlan mp
+    cdef StreamPlan sp
+    cdef PatternPlan pp
+    cdef Plan plan
+    if src_type == RW_SRC_LIST or src_type == RW_SRC_ZSET:
+        rp = RangePlan()
+        rp.type_name, rp.command = (b"list", b"LRANGE") if src_type == RW_SRC_LIST else (b"zset", b"ZRANGE")
+        plan = rp
+    elif src_type == RW_SRC_SET or src_type == RW_SRC_HASH:
+        mp = MembersPlan()
+        mp.pairs = src_type == RW_SRC_HASH
+        mp.type_name, mp.command = (b"hash", b"HGETALL") if mp.pairs else (b"set", b"SMEMBERS")
+        plan = mp
+    elif src_type == RW_SRC_STREAM:
+        sp = StreamPlan()
+        sp.type_name = b"stream"
+        plan = sp
+    elif RW_SRC_MULTI_LIST <= src_type <= RW_SRC_MULTI_ZSET:
+        pp = PatternPlan()
+        pp.scan_type, pp.fetch_command, pp.ranged = {
+            RW_SRC_MULTI_LIST: (b"list", b"LRANGE", True),
+            RW_SRC_MULTI_SET: (b"set", b"SMEMBERS", False),
+            RW_SRC_MULTI_HASH: (b"hash", b"HGETALL", False),
+            RW_SRC_MULTI_ZSET: (b"zset", b"ZRANGE", True),
+        }[src_type]
+        pp.pairs = src_type == RW_SRC_MULTI_HASH
+        plan = pp
+    else:
+        raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % src_type)
+    plan.key = key
+    return plan

@@ -1,0 +1,118 @@
+/*
+ * The boundary between the PostgreSQL side (fdw.c and friends) and the Cython
+ * scanning core (scan_core.pyx).
+ *
+ * Plain C types only, so both sides can include it.  Core functions never call
+ * anything that can ereport: they return a status and fill an RwError, and the
+ * C side raises it.  RW_INTERRUPTED means a socket wait saw a pending
+ * PostgreSQL interrupt; the scan's state is intact, so the caller runs
+ * CHECK_FOR_INTERRUPTS() and, if that returns, calls the same function again.
+ */
+#ifndef REDIS_WRAPPER_CORE_API_H
+#define REDIS_WRAPPER_CORE_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum RwStatus
+{
+	RW_OK = 0,
+	RW_INTERRUPTED = 1,
+	RW_ERROR = 2
+} RwStatus;
+
+/* What went wrong; fdw.c maps each kind to a SQLSTATE. */
+typedef enum RwErrorKind
+{
+	RW_ERR_NONE = 0,
+	RW_ERR_CONNECT,				/* could not connect, resolve or handshake */
+	RW_ERR_AUTH,				/* AUTH refused */
+	RW_ERR_IO,					/* connection lost or failed mid-scan */
+	RW_ERR_TIMEOUT,				/* command_timeout elapsed */
+	RW_ERR_PROTOCOL,			/* malformed RESP from the server */
+	RW_ERR_REDIS,				/* the server answered with an error reply */
+	RW_ERR_WRONG_TYPE,			/* the key holds another type */
+	RW_ERR_BAD_OPTION,			/* an option value (e.g. the URL) is invalid */
+	RW_ERR_OUT_OF_MEMORY,
+	RW_ERR_INTERNAL				/* a bug: an unexpected Python exception */
+} RwErrorKind;
+
+typedef struct RwError
+{
+	int			kind;			/* RwErrorKind */
+	char		message[1024];
+	char		detail[1024];
+	char		hint[512];
+} RwError;
+
+typedef enum RwSourceType
+{
+	RW_SRC_LIST = 0,
+	RW_SRC_SET,
+	RW_SRC_HASH,
+	RW_SRC_ZSET,
+	RW_SRC_STREAM,
+	RW_SRC_MULTI_LIST,
+	RW_SRC_MULTI_SET,
+	RW_SRC_MULTI_HASH,
+	RW_SRC_MULTI_ZSET
+} RwSourceType;
+
+/* Every source type yields at most two logical columns (see columns.c). */
+#define RW_MAX_COLUMNS 2
+
+/* What one scan reads.  Strings are borrowed for the duration of rw_scan_open. */
+typedef struct RwScanSpec
+{
+	const char *url;
+	const char *user;			/* overrides the URL's user when not NULL */
+	const char *password;		/* overrides the URL's password when not NULL */
+	int			src_type;		/* RwSourceType */
+	const char *key;
+	int			connect_timeout_ms;	/* 0: none */
+	int			command_timeout_ms; /* 0: none */
+	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
+	const char *fault;			/* test-only fault injection point, or NULL */
+} RwScanSpec;
+
+/*
+ * A batch of rows.  Each row has RW_CELLS_PER_ROW cells: the logical columns,
+ * then the Redis key the row came from (for error messages).  A cell is a
+ * slice of base; len < 0 means SQL NULL (or "not built", for unused columns);
+ * a key cell with len < 0 means the table's own src_key.  Cells are
+ * NUL-terminated and stay valid until the next call on the same scan.
+ */
+#define RW_CELLS_PER_ROW (RW_MAX_COLUMNS + 1)
+#define RW_KEY_CELL RW_MAX_COLUMNS
+
+typedef struct RwCell
+{
+	int64_t		off;
+	int64_t		len;
+} RwCell;
+
+typedef struct RwBatch
+{
+	const char *base;
+	const RwCell *cells;
+	int64_t		nrows;
+	int			done;			/* no rows follow this batch */
+} RwBatch;
+
+/* Socket waits: the core calls back into PostgreSQL through this. */
+#define RW_WAIT_READABLE 1
+#define RW_WAIT_WRITABLE 2
+#define RW_WAIT_TIMEOUT 0
+#define RW_WAIT_INTERRUPTED (-1)
+#define RW_WAIT_FAILED (-2)
+/* Returns the ready events, or one of the negative codes / RW_WAIT_TIMEOUT. */
+typedef int (*RwWaitFn) (int fd, int events, int timeout_ms);
+
+extern void rw_core_set_wait(RwWaitFn fn);
+extern int	rw_core_check_url(const char *url, RwError *err);
+extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
+extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
+extern void rw_scan_rescan(void *scan);
+extern void rw_scan_close(void *scan);
+
+#endif							/* REDIS_WRAPPER_CORE_API_H */

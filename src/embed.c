@@ -1,0 +1,142 @@
+/*
+ * The embedded CPython that runs the scanning core.
+ *
+ * Started lazily, once per backend, the first time a scan or the validator
+ * needs the core: isolated (no environment, no user site, no site import) and
+ * without Python signal handlers, since PostgreSQL owns SIGINT and friends.
+ * If another extension (plpython3u) started the interpreter first, the core
+ * module is created from its definition instead of through the inittab.
+ */
+#include "postgres.h"
+
+/* Python.h wants to define these itself. */
+#undef _POSIX_C_SOURCE
+#undef _XOPEN_SOURCE
+#include <Python.h>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+
+#include "redis_wrapper.h"
+
+#define CORE_MODULE "redis_wrapper_core"
+
+extern PyObject *PyInit_redis_wrapper_core(void);
+
+static PyObject *core_module = NULL;
+
+/* The text of the pending Python exception, which is cleared. */
+static char *
+python_error_text(void)
+{
+	PyObject   *type,
+			   *value,
+			   *traceback,
+			   *text;
+	const char *s = NULL;
+	char	   *result;
+
+	PyErr_Fetch(&type, &value, &traceback);
+	text = value ? PyObject_Str(value) : NULL;
+	if (text)
+		s = PyUnicode_AsUTF8(text);
+	result = pstrdup(s ? s : "unknown error");
+	Py_XDECREF(text);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(traceback);
+	PyErr_Clear();
+	return result;
+}
+
+/*
+ * plpython3u registers its plpy module before starting Python; once we have
+ * started it, that registration comes too late on Python 3.12+.  So register
+ * it for plpython3u, if that language is installed.
+ */
+static void
+register_plpy(void)
+{
+	char		path[MAXPGPATH];
+	void	   *lib;
+	PyObject   *(*init) (void);
+
+	snprintf(path, sizeof(path), "%s/plpython3%s", pkglib_path, DLSUFFIX);
+	if (access(path, R_OK) != 0)
+		return;
+	/* The flags PostgreSQL itself loads libraries with, so it shares this handle. */
+	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	if (lib == NULL)
+		return;
+	init = (PyObject *(*) (void)) dlsym(lib, "PyInit_plpy");
+	if (init != NULL)
+		PyImport_AppendInittab("plpy", init);
+}
+
+static void
+start_interpreter(void)
+{
+	PyConfig	config;
+	PyStatus	status;
+
+	register_plpy();
+	if (PyImport_AppendInittab(CORE_MODULE, PyInit_redis_wrapper_core) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not register the redis_wrapper core with Python")));
+
+	PyConfig_InitIsolatedConfig(&config);
+	config.install_signal_handlers = 0;
+	config.site_import = 0;
+	config.write_bytecode = 0;
+	config.parse_argv = 0;
+	/* Find the standard library of the Python we were built against. */
+	status = PyConfig_SetBytesString(&config, &config.program_name, RW_PYTHON_EXECUTABLE);
+	if (!PyStatus_Exception(status))
+		status = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(status))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not start the embedded Python interpreter: %s",
+						status.err_msg ? status.err_msg : "unknown error")));
+}
+
+void
+rw_python_start(void)
+{
+	bool		started_here = false;
+	PyGILState_STATE gil;
+	char	   *failure = NULL;
+
+	if (core_module != NULL)
+		return;
+	if (!Py_IsInitialized())
+	{
+		start_interpreter();
+		started_here = true;
+	}
+
+	gil = PyGILState_Ensure();
+	if (started_here)
+		core_module = PyImport_ImportModule(CORE_MODULE);	/* from the inittab */
+	else
+	{
+		/* Python was already running: our inittab entry would come too late. */
+		core_module = PyInit_redis_wrapper_core();
+		if (core_module != NULL &&
+			PyDict_SetItemString(PyImport_GetModuleDict(), CORE_MODULE, core_module) < 0)
+			Py_CLEAR(core_module);
+	}
+	if (core_module == NULL)
+		failure = python_error_text();
+	PyGILState_Release(gil);
+
+	if (failure)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not load the redis_wrapper scanning core: %s", failure)));
+	rw_core_set_wait(rw_pg_wait);
+}

@@ -1,0 +1,271 @@
+/*
+ * Options: the validator, and the lookup of one foreign table's effective
+ * options (table, server and user mapping), in the manner of postgres_fdw.
+ */
+#include "redis_wrapper.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(redis_fdw_validator);
+
+typedef struct RwOption
+{
+	const char *name;
+	Oid			context;		/* catalog the option belongs to */
+} RwOption;
+
+static const RwOption valid_options[] = {
+	{"conn_url", ForeignServerRelationId},
+	{"conn_url_id", ForeignServerRelationId},
+	{"connect_timeout", ForeignServerRelationId},
+	{"command_timeout", ForeignServerRelationId},
+	{"user", UserMappingRelationId},
+	{"password", UserMappingRelationId},
+	{"src_type", ForeignTableRelationId},
+	{"src_key", ForeignTableRelationId},
+	{NULL, InvalidOid}
+};
+
+/* Indexed by RwSourceType. */
+static const char *const src_type_names[] = {
+	"list", "set", "hash", "zset", "stream",
+	"multi_list", "multi_set", "multi_hash", "multi_zset", NULL
+};
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+const char *
+rw_src_type_name(int src_type)
+{
+	return src_type_names[src_type];
+}
+
+static int
+src_type_from_name(const char *name)
+{
+	for (int i = 0; src_type_names[i]; i++)
+		if (strcmp(name, src_type_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+joined_names(Oid context, const char *const *names)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (names)
+		for (int i = 0; names[i]; i++)
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", names[i]);
+	else
+		for (const RwOption *o = valid_options; o->name; o++)
+			if (o->context == context)
+				appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", o->name);
+	return buf.data;
+}
+
+static int
+parse_timeout(DefElem *def)
+{
+	int			ms;
+	const char *hint = NULL;
+
+	if (!parse_int(defGetString(def), &ms, GUC_UNIT_MS, &hint) || ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+				 errhint("%s", hint ? hint : "Use a non-negative number of milliseconds, or a value with a unit such as \"5s\"; 0 means no timeout.")));
+	return ms;
+}
+
+static void
+check_url(const char *url)
+{
+	RwError		err;
+
+	rw_python_start();
+	if (rw_core_check_url(url, &err) != RW_OK)
+		rw_raise(&err, NULL, NULL);
+}
+
+Datum
+redis_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	ListCell   *cell;
+	bool		have_url = false,
+				have_url_id = false,
+				have_type = false,
+				have_key = false;
+
+	foreach(cell, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+		const RwOption *o;
+
+		for (o = valid_options; o->name; o++)
+			if (o->context == catalog && strcmp(o->name, def->defname) == 0)
+				break;
+		if (o->name == NULL)
+		{
+			char	   *valid = joined_names(catalog, NULL);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\"", def->defname),
+					 valid[0] ? errhint("Valid options in this context are: %s", valid)
+					 : errhint("There are no valid options in this context.")));
+		}
+
+		if (strcmp(def->defname, "src_type") == 0)
+		{
+			if (src_type_from_name(defGetString(def)) < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"src_type\": \"%s\"", defGetString(def)),
+						 errhint("Valid source types are: %s", joined_names(InvalidOid, src_type_names))));
+			have_type = true;
+		}
+		else if (strcmp(def->defname, "src_key") == 0)
+		{
+			if (defGetString(def)[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"src_key\" must not be empty")));
+			have_key = true;
+		}
+		else if (strcmp(def->defname, "conn_url") == 0)
+		{
+			check_url(defGetString(def));
+			have_url = true;
+		}
+		else if (strcmp(def->defname, "conn_url_id") == 0)
+			have_url_id = true;
+		else if (strcmp(def->defname, "connect_timeout") == 0 ||
+				 strcmp(def->defname, "command_timeout") == 0)
+			(void) parse_timeout(def);
+	}
+
+	if (catalog == ForeignServerRelationId)
+	{
+		if (have_url && have_url_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("options \"conn_url\" and \"conn_url_id\" cannot both be set"),
+					 errhint("Use conn_url_id (a Vault secret) or conn_url, not both.")));
+		if (!have_url && !have_url_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("a Redis server needs option \"conn_url\" or \"conn_url_id\""),
+					 errhint("For example: OPTIONS (conn_url 'redis://127.0.0.1:6379/0').")));
+	}
+	else if (catalog == ForeignTableRelationId && !(have_type && have_key))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("a Redis foreign table needs option \"%s\"", have_type ? "src_key" : "src_type"),
+				 errhint("For example: OPTIONS (src_type 'list', src_key 'my_list').")));
+
+	PG_RETURN_VOID();
+}
+
+/* The user mapping for the current user, or PUBLIC's, or NULL: none is needed. */
+static List *
+user_mapping_options(Oid serverid)
+{
+	Oid			users[2] = {GetUserId(), InvalidOid};
+
+	for (int i = 0; i < 2; i++)
+	{
+		HeapTuple	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+										 ObjectIdGetDatum(users[i]),
+										 ObjectIdGetDatum(serverid));
+
+		if (HeapTupleIsValid(tp))
+		{
+			bool		isnull;
+			Datum		datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
+												Anum_pg_user_mapping_umoptions, &isnull);
+			List	   *result = isnull ? NIL : untransformRelOptions(datum);
+
+			ReleaseSysCache(tp);
+			return result;
+		}
+	}
+	return NIL;
+}
+
+/*
+ * The effective options of a foreign table.  resolve_url reads conn_url_id
+ * from Vault; the planner, which must not depend on secrets, skips that.
+ */
+void
+rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ListCell   *cell;
+	char	   *url_id = NULL;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->src_type = -1;
+	opts->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	opts->relname = get_rel_name(relid);
+	opts->servername = server->servername;
+
+	foreach(cell, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "src_type") == 0)
+			opts->src_type = src_type_from_name(defGetString(def));
+		else if (strcmp(def->defname, "src_key") == 0)
+			opts->src_key = defGetString(def);
+	}
+	foreach(cell, server->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "conn_url") == 0)
+			opts->conn_url = defGetString(def);
+		else if (strcmp(def->defname, "conn_url_id") == 0)
+			url_id = defGetString(def);
+		else if (strcmp(def->defname, "connect_timeout") == 0)
+			opts->connect_timeout_ms = parse_timeout(def);
+		else if (strcmp(def->defname, "command_timeout") == 0)
+			opts->command_timeout_ms = parse_timeout(def);
+	}
+	foreach(cell, user_mapping_options(server->serverid))
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "user") == 0)
+			opts->user = defGetString(def);
+		else if (strcmp(def->defname, "password") == 0)
+			opts->password = defGetString(def);
+	}
+
+	/* The validator guarantees these; catalogs edited by hand might not. */
+	if (opts->src_type < 0 || opts->src_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
+	if (resolve_url && url_id != NULL)
+		opts->conn_url = rw_vault_secret(url_id);
+	if (resolve_url && opts->conn_url == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" has neither conn_url nor conn_url_id", opts->servername)));
+}

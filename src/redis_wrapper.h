@@ -1,0 +1,49 @@
+/*
+ * Declarations shared by the PostgreSQL-side C files of redis_wrapper.
+ * The boundary with the Cython core is core_api.h.
+ */
+#ifndef REDIS_WRAPPER_H
+#define REDIS_WRAPPER_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "core_api.h"
+
+/* Everything a scan needs to know about one foreign table (option.c). */
+typedef struct RwTableOptions
+{
+	int			src_type;		/* RwSourceType */
+	char	   *src_key;
+	char	   *conn_url;		/* resolved from conn_url_id when that is set */
+	char	   *user;			/* from the user mapping, or NULL */
+	char	   *password;		/* from the user mapping, or NULL */
+	int			connect_timeout_ms;
+	int			command_timeout_ms;
+	char	   *relname;
+	char	   *servername;
+} RwTableOptions;
+
+/* option.c */
+extern void rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts);
+extern const char *rw_src_type_name(int src_type);
+
+/* columns.c: the column shape each source type yields */
+extern bool rw_column_is_json(int src_type, int column);
+extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
+						   int *attmap);
+
+/* vault.c */
+extern char *rw_vault_secret(const char *id);
+
+/* embed.c */
+extern void rw_python_start(void);
+
+/* wait.c */
+extern int	rw_pg_wait(int fd, int events, int timeout_ms);
+
+/* fdw.c */
+extern void rw_raise(const RwError *err, const char *relname, const char *servername);
+extern char *rw_fault;
+
+#endif							/* REDIS_WRAPPER_H */

@@ -1,0 +1,250 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=False
+"""The scanning core of redis_wrapper: everything that talks to Redis.
+
+fdw.c calls the rw_* functions below (declared in core_api.h).  They never
+raise into C: every failure comes back as a status plus an RwError, and
+PostgreSQL-side code turns it into an ereport.  Nothing here calls PostgreSQL
+except through the wait function fdw.c installs (see conn.pxi)."""
+
+from cpython.ref cimport Py_INCREF, Py_DECREF
+
+cdef extern from "core_api.h":
+    ctypedef enum RwStatus:
+        RW_OK
+        RW_INTERRUPTED
+        RW_ERROR
+    ctypedef enum RwErrorKind:
+        RW_ERR_NONE
+        RW_ERR_CONNECT
+        RW_ERR_AUTH
+        RW_ERR_IO
+        RW_ERR_TIMEOUT
+        RW_ERR_PROTOCOL
+        RW_ERR_REDIS
+        RW_ERR_WRONG_TYPE
+        RW_ERR_BAD_OPTION
+        RW_ERR_OUT_OF_MEMORY
+        RW_ERR_INTERNAL
+    ctypedef struct RwError:
+        int kind
+        char message[1024]
+        char detail[1024]
+        char hint[512]
+    ctypedef enum RwSourceType:
+        RW_SRC_LIST
+        RW_SRC_SET
+        RW_SRC_HASH
+        RW_SRC_ZSET
+        RW_SRC_STREAM
+        RW_SRC_MULTI_LIST
+        RW_SRC_MULTI_SET
+        RW_SRC_MULTI_HASH
+        RW_SRC_MULTI_ZSET
+    enum:
+        RW_MAX_COLUMNS
+        RW_CELLS_PER_ROW
+        RW_KEY_CELL
+    ctypedef struct RwScanSpec:
+        const char *url
+        const char *user
+        const char *password
+        int src_type
+        const char *key
+        int connect_timeout_ms
+        int command_timeout_ms
+        int want[2]
+        const char *fault
+    ctypedef struct RwCell:
+        long long off
+        long long len
+    ctypedef struct RwBatch:
+        const char *base
+        const RwCell *cells
+        long long nrows
+        int done
+    enum:
+        RW_WAIT_READABLE
+        RW_WAIT_WRITABLE
+        RW_WAIT_TIMEOUT
+        RW_WAIT_INTERRUPTED
+        RW_WAIT_FAILED
+    ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil
+
+
+class CoreError(Exception):
+    """A failure to report to the user: kind selects the SQLSTATE."""
+
+    def __init__(self, kind, message, detail=None, hint=None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+
+
+class Interrupted(Exception):
+    """A socket wait saw a pending PostgreSQL interrupt; the scan can resume."""
+
+
+include "core/buffers.pxi"
+include "core/jsonenc.pxi"
+include "core/resp.pxi"
+include "core/url.pxi"
+include "core/conn.pxi"
+include "core/rows.pxi"
+include "core/plans.pxi"
+
+
+cdef class Scan:
+    cdef Url url
+    cdef bytes user, password
+    cdef int connect_timeout_ms, command_timeout_ms
+    cdef Connection conn
+    cdef Plan plan
+    cdef Rows rows
+    cdef bint started, delivered
+    cdef bytes fault
+
+    cdef int open(self, const RwScanSpec *spec) except -1:
+        cdef int i
+        self.url = parse_url(spec.url.decode('utf-8', 'surrogateescape'))
+        self.user = spec.user if spec.user != NULL else self.url.user
+        self.password = spec.password if spec.password != NULL else self.url.password
+        self.connect_timeout_ms = spec.connect_timeout_ms
+        self.command_timeout_ms = spec.command_timeout_ms
+        self.fault = spec.fault if spec.fault != NULL else b""
+        self.rows = Rows()
+        for i in range(RW_MAX_COLUMNS):
+            self.rows.want[i] = spec.want[i] != 0
+        self.rows.begin()
+        self.plan = make_plan(spec.src_type, spec.key)
+        self.plan.rows = self.rows
+        self.connect()
+        return 0
+
+    cdef int connect(self) except -1:
+        """A fresh connection (not dialled yet: that happens in next_batch)."""
+        self.conn = Connection()
+        self.conn.url = self.url
+        self.conn.user = self.user
+        self.conn.password = self.password
+        self.conn.connect_timeout_ms = self.connect_timeout_ms
+        self.conn.command_timeout_ms = self.command_timeout_ms
+        self.plan.conn = self.conn
+        return 0
+
+    cdef int next_batch(self, RwBatch *b) except -1:
+        if self.fault == b"scan_next":
+            raise RuntimeError("fault injected by redis_wrapper.fault")
+        if self.delivered:
+            self.rows.next_batch()
+            self.delivered = False
+        self.conn.ready()
+        if not self.started:
+            self.conn.reader.sink = self.plan
+            self.plan.start()
+            self.started = True
+        while self.rows.nrows == 0 and not self.conn.idle():
+            self.conn.receive(0)
+        self.conn.flush()       # the next request goes out before PostgreSQL gets the rows
+        b.base = self.rows.arena.data
+        b.cells = self.rows.cells
+        b.nrows = self.rows.nrows
+        b.done = self.conn.idle()
+        self.delivered = True
+        return 0
+
+    cdef int rescan(self) except -1:
+        # A connection with replies still due is dropped rather than drained:
+        # dialling again is cheaper than reading the rest of a large reply.
+        if not (self.conn.state == CS_READY and self.conn.idle()):
+            self.connect()
+        self.rows.clear()
+        self.started = False
+        self.delivered = False
+        return 0
+
+
+cdef void copy_text(char *dst, size_t size, object text) noexcept:
+    """Copy text into a C buffer, truncated on a UTF-8 character boundary."""
+    cdef bytes b
+    try:
+        b = ("" if text is None else str(text)).encode('utf-8', 'replace')
+        if len(b) >= size:
+            b = b[:size - 1].decode('utf-8', 'ignore').encode('utf-8')
+        memcpy(dst, <char *> b, len(b))
+        dst[len(b)] = 0
+    except BaseException:
+        dst[0] = 0
+
+
+cdef int report(RwError *err, object exc) noexcept:
+    """Fill err from an exception; returns RW_ERROR."""
+    if isinstance(exc, CoreError):
+        err.kind = exc.kind
+        copy_text(err.message, sizeof(err.message), exc.message)
+        copy_text(err.detail, sizeof(err.detail), exc.detail)
+        copy_text(err.hint, sizeof(err.hint), exc.hint)
+    elif isinstance(exc, MemoryError):
+        err.kind = RW_ERR_OUT_OF_MEMORY
+        copy_text(err.message, sizeof(err.message), "out of memory in the Redis scanning core")
+        err.detail[0] = 0
+        err.hint[0] = 0
+    else:
+        err.kind = RW_ERR_INTERNAL
+        copy_text(err.message, sizeof(err.message),
+                  "internal error in the Redis scanning core: %s: %s" % (type(exc).__name__, exc))
+        err.detail[0] = 0
+        err.hint[0] = 0
+    return RW_ERROR
+
+
+cdef public void rw_core_set_wait(RwWaitFn fn) noexcept nogil:
+    global g_wait
+    g_wait = fn if fn != NULL else poll_wait
+
+
+cdef public int rw_core_check_url(const char *url, RwError *err) noexcept with gil:
+    try:
+        parse_url(url.decode('utf-8', 'surrogateescape'))
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_scan_open(const RwScanSpec *spec, void **handle, RwError *err) noexcept with gil:
+    cdef Scan s
+    try:
+        s = Scan()
+        s.open(spec)
+        Py_INCREF(s)
+        handle[0] = <void *> s
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    try:
+        s.next_batch(batch)
+        return RW_OK
+    except Interrupted:
+        return RW_INTERRUPTED
+    except BaseException as e:
+        if s.conn.state != CS_READY or not s.conn.idle():
+            s.conn.state = CS_BROKEN
+        return report(err, e)
+
+
+cdef public void rw_scan_rescan(void *handle) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    try:
+        s.rescan()
+    except BaseException:
+        s.conn.state = CS_BROKEN    # reported by the next rw_scan_next
+
+
+cdef public void rw_scan_close(void *handle) noexcept with gil:
+    Py_DECREF(<object> handle)
