@@ -98,6 +98,8 @@ include "core/plans.pxi"
 
 cdef class Scan:
     cdef Url url
+    cdef int src_type
+    cdef bytes key
     cdef bytes user, password
     cdef int connect_timeout_ms, command_timeout_ms
     cdef Connection conn
@@ -118,21 +120,29 @@ cdef class Scan:
         for i in range(RW_MAX_COLUMNS):
             self.rows.want[i] = spec.want[i] != 0
         self.rows.begin()
-        self.plan = make_plan(spec.src_type, spec.key)
-        self.plan.rows = self.rows
+        self.src_type = spec.src_type
+        self.key = spec.key
         self.connect()
+        return 0
+
+    cdef int new_plan(self) except -1:
+        """A plan in its initial state (every scan and rescan starts afresh)."""
+        self.plan = make_plan(self.src_type, self.key)
+        self.plan.rows = self.rows
+        self.plan.conn = self.conn
         return 0
 
     cdef int connect(self) except -1:
         """A fresh connection (not dialled yet: that happens in next_batch)."""
+        if self.conn is not None:
+            self.conn.close()
         self.conn = Connection()
         self.conn.url = self.url
         self.conn.user = self.user
         self.conn.password = self.password
         self.conn.connect_timeout_ms = self.connect_timeout_ms
         self.conn.command_timeout_ms = self.command_timeout_ms
-        self.plan.conn = self.conn
-        return 0
+        return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:
         if self.fault == b"scan_next":
@@ -160,6 +170,8 @@ cdef class Scan:
         # dialling again is cheaper than reading the rest of a large reply.
         if not (self.conn.state == CS_READY and self.conn.idle()):
             self.connect()
+        else:
+            self.new_plan()
         self.rows.clear()
         self.started = False
         self.delivered = False
@@ -247,4 +259,5 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
 
 
 cdef public void rw_scan_close(void *handle) noexcept with gil:
+    (<Scan> handle).conn.close()
     Py_DECREF(<object> handle)

@@ -148,6 +148,14 @@ cdef class Connection(Sink):
             freeaddrinfo(self.addrs)
         free(self.rbuf)
 
+    cdef void close(self) noexcept:
+        """Close the socket now, and let go of the sink (which refers back to us)."""
+        if self.fd >= 0:
+            close(self.fd)
+            self.fd = -1
+        self.state = CS_BROKEN
+        self.reader.sink = None
+
     # -- commands ---------------------------------------------------------
     cdef inline int command(self, int tag, int nargs) except -1:
         """Start a command of nargs arguments whose reply will carry tag."""

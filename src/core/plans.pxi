@@ -65,9 +65,10 @@ cdef class RangePlan(SingleKeyPlan):
     cdef bytes command
     cdef long long next_index, chunk, asked
 
+    def __cinit__(self):
+        self.chunk = FIRST_RANGE
+
     cdef int fetch(self) except -1:
-        if self.chunk == 0:
-            self.chunk = FIRST_RANGE
         self.conn.command(T_FETCH, 4)
         self.conn.arg(self.command, len(self.command))
         self.conn.arg(self.key, len(self.key))
@@ -123,11 +124,12 @@ cdef class StreamPlan(SingleKeyPlan):
     cdef long long chunk, asked, received
     cdef bint is_field
 
+    def __cinit__(self):
+        self.last_id = ByteBuf()
+        self.last_id.append(b"-", 1)
+        self.chunk = FIRST_STREAM
+
     cdef int fetch(self) except -1:
-        if self.last_id is None:
-            self.last_id = ByteBuf()
-            self.last_id.append(b"-", 1)
-            self.chunk = FIRST_STREAM
         self.conn.command(T_FETCH, 6)
         self.conn.arg(b"XRANGE", 6)
         self.conn.arg(self.key, len(self.key))
@@ -191,10 +193,12 @@ cdef class PatternPlan(Plan):
     cdef SliceQueue keys
     cdef bint in_row, is_field
 
-    cdef int start(self) except -1:
+    def __cinit__(self):
         self.cursor = ByteBuf()
         self.keys = SliceQueue()
         self.cursor.append(b"0", 1)
+
+    cdef int start(self) except -1:
         return self.scan()
 
     cdef int scan(self) except -1:
