@@ -14,9 +14,10 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
-    test = sub.add_parser('test', help='run the whole test suite')
-    test.add_argument('pytest_args', nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
+    args, pytest_args = parser.parse_known_args(argv)
+    if pytest_args and args.command != 'test':
+        parser.error('unrecognized arguments: %s' % ' '.join(pytest_args))
 
     build.build_and_install(args.pg_config)
     if args.command == 'demo':
@@ -24,7 +25,7 @@ def main(argv=None):
     elif args.command == 'test':
         env = dict(os.environ, PG_CONFIG=args.pg_config)
         tests = os.path.join(build.ROOT, 'tests')
-        return subprocess.call([sys.executable, '-m', 'pytest', tests] + args.pytest_args, env=env)
+        return subprocess.call([sys.executable, '-m', 'pytest', tests] + pytest_args, env=env)
     return 0
 
 

@@ -1,0 +1,97 @@
+"""Fixtures: one real PostgreSQL cluster and one real redis-server per test session,
+started on free loopback ports by the harness in python/redis_wrapper_tools."""
+import os
+import re
+
+import psycopg
+import pytest
+
+from redis_wrapper_tools import spec_data
+from redis_wrapper_tools.servers import Postgres, Redis
+
+DB = 'rw'
+
+
+@pytest.fixture(scope='session')
+def pg_config():
+    return os.environ.get('PG_CONFIG', 'pg_config')
+
+
+@pytest.fixture(scope='session')
+def redis_server():
+    server = Redis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def pg(pg_config):
+    server = Postgres(pg_config).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def testdb(pg, redis_server):
+    with pg.connect() as conn:
+        conn.execute('create database %s' % DB)
+    with pg.connect(DB) as conn:
+        conn.execute(spec_data.SETUP_SQL.format(conn_url=redis_server.url))
+    return DB
+
+
+@pytest.fixture
+def r(redis_server):
+    """A Redis client on an empty server."""
+    client = redis_server.client()
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db(pg, testdb):
+    """An autocommit connection to the test database (a fresh backend)."""
+    conn = pg.connect(testdb)
+    yield conn
+    conn.close()
+
+
+def table(db, name, src_type, src_key, columns=None, server='redis_server'):
+    """(Re)create foreign table redis.<name> with the spec's columns for src_type."""
+    if columns is None:
+        columns = {'hash': 'key text, value text', 'stream': 'id text, items jsonb'}.get(
+            src_type, 'key text, items jsonb' if src_type.startswith('multi_') else 'element text')
+    db.execute('drop foreign table if exists redis.%s' % name)
+    db.execute("create foreign table redis.%s (%s) server %s options (src_type '%s', src_key '%s')"
+               % (name, columns, server, src_type, src_key.replace("'", "''")))
+    return 'redis.' + name
+
+
+def rows(db, sql, *args):
+    return db.execute(sql, args or None).fetchall()
+
+
+def backend_memory(pid):
+    """(VmRSS, VmHWM) of a backend in kB."""
+    with open('/proc/%d/status' % pid) as f:
+        status = f.read()
+    return tuple(int(re.search(r'%s:\s+(\d+) kB' % k, status).group(1)) for k in ('VmRSS', 'VmHWM'))
+
+
+def peak_growth_kb(db, sql):
+    """Run sql and return how far the backend's peak RSS rose above its RSS before."""
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+    with open('/proc/%d/clear_refs' % pid, 'w') as f:
+        f.write('5')                        # resets VmHWM to the current RSS
+    before, _ = backend_memory(pid)
+    result = db.execute(sql).fetchall()
+    _, peak = backend_memory(pid)
+    return peak - before, result
+
+
+def sqlstate_of(excinfo):
+    return excinfo.value.sqlstate
+
+
+__all__ = ['table', 'rows', 'peak_growth_kb', 'psycopg']

@@ -1,0 +1,34 @@
+"""The build: one module that exports only PostgreSQL's entry points and the core's init."""
+import os
+import subprocess
+
+from redis_wrapper_tools.servers import pg_config as query_pg_config
+
+
+def test_module_exports_only_entry_points(pg_config):
+    lib = os.path.join(query_pg_config('pkglibdir', pg_config), 'redis_wrapper.so')
+    out = subprocess.run(['nm', '-D', '--defined-only', lib], check=True, text=True,
+                         capture_output=True).stdout
+    exported = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    assert exported == {
+        'Pg_magic_func', '_PG_init', 'PyInit_redis_wrapper_core',
+        'redis_fdw_handler', 'pg_finfo_redis_fdw_handler',
+        'redis_fdw_validator', 'pg_finfo_redis_fdw_validator',
+        'redis_wrapper_check_table', 'pg_finfo_redis_wrapper_check_table',
+    }
+
+
+def test_module_links_system_libpython_and_hiredis(pg_config):
+    lib = os.path.join(query_pg_config('pkglibdir', pg_config), 'redis_wrapper.so')
+    out = subprocess.run(['ldd', lib], check=True, text=True, capture_output=True).stdout
+    assert 'libhiredis' in out
+    libpython = [line for line in out.splitlines() if 'libpython3' in line]
+    assert libpython and '/root' not in libpython[0] and 'not found' not in libpython[0]
+
+
+def test_extension_and_spec_fdw_statement(db):
+    assert db.execute("select extversion from pg_extension where extname = 'redis_wrapper'").fetchone() == ('0.1.0',)
+    handler, validator = db.execute(
+        "select fdwhandler::regproc::text, fdwvalidator::regproc::text from pg_foreign_data_wrapper "
+        "where fdwname = 'redis_wrapper'").fetchone()
+    assert (handler, validator) == ('redis_fdw_handler', 'redis_fdw_validator')

@@ -1,0 +1,63 @@
+"""Cancel and statement_timeout reach a scan blocked on Redis."""
+import threading
+import time
+
+import psycopg
+import pytest
+
+from conftest import rows, table
+
+
+@pytest.fixture
+def paused(r):
+    """Redis stops answering other clients for 10 s (or until the test ends)."""
+    r.rpush('l', 'x')
+    r.execute_command('CLIENT', 'PAUSE', 10_000, 'ALL')
+    yield
+    r.execute_command('CLIENT', 'UNPAUSE')
+
+
+def test_statement_timeout_interrupts_a_blocked_read(db, r, paused):
+    t = table(db, 'i_timeout', 'list', 'l')
+    db.execute("set statement_timeout = '300ms'")
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled) as e:
+        db.execute('select * from %s' % t)
+    elapsed = time.monotonic() - start
+    assert 'statement timeout' in str(e.value)
+    assert elapsed < 0.3 + 0.5, elapsed
+    r.execute_command('CLIENT', 'UNPAUSE')
+    db.execute('reset statement_timeout')
+    assert rows(db, 'select * from %s' % t) == [('x',)]
+
+
+def test_cancel_interrupts_a_blocked_read(pg, testdb, db, r, paused):
+    t = table(db, 'i_cancel', 'list', 'l')
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+
+    def cancel():
+        time.sleep(0.3)
+        with pg.connect(testdb) as other:
+            other.execute('select pg_cancel_backend(%s)', (pid,))
+
+    threading.Thread(target=cancel).start()
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        db.execute('select * from %s' % t)
+    assert time.monotonic() - start < 0.3 + 0.5
+    r.execute_command('CLIENT', 'UNPAUSE')
+    assert rows(db, 'select * from %s' % t) == [('x',)]
+
+
+def test_rollback_mid_scan_releases_the_scan(db, r):
+    r.rpush('l', *range(100_000))
+    t = table(db, 'i_cursor', 'list', 'l')
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+    db.execute('begin')
+    db.execute('declare c cursor for select element from %s' % t)
+    assert db.execute('fetch 5 from c').fetchall() == [('0',), ('1',), ('2',), ('3',), ('4',)]
+    db.execute('rollback')
+    # The scan's socket was closed by the memory-context callback: Redis sees one client (us).
+    assert len([c for c in r.client_list() if c['cmd'] != 'client|list']) == 0, r.client_list()
+    assert rows(db, 'select count(*) from %s' % t) == [(100_000,)]
+    assert pid == db.execute('select pg_backend_pid()').fetchone()[0]
