@@ -24,8 +24,9 @@ def main(argv=None):
         demo.run(args.pg_config)
     elif args.command == 'test':
         env = dict(os.environ, PG_CONFIG=args.pg_config)
-        tests = os.path.join(build.ROOT, 'tests')
-        return subprocess.call([sys.executable, '-m', 'pytest', tests] + pytest_args, env=env)
+        named = any(os.path.exists(a.split('::')[0]) for a in pytest_args if not a.startswith('-'))
+        tests = [] if named else [os.path.join(build.ROOT, 'tests')]
+        return subprocess.call([sys.executable, '-m', 'pytest'] + tests + pytest_args, env=env)
     return 0
 
 

@@ -1,0 +1,102 @@
+"""Scans at scale and in awkward executor situations."""
+import time
+
+import pytest
+
+from conftest import peak_growth_kb, rows, table
+
+MILLION = 1_000_000
+
+
+def fill(r, command, key, count, per=10_000, score=False):
+    pipe = r.pipeline(transaction=False)
+    for start in range(0, count, per):
+        chunk = range(start, start + min(per, count - start))
+        if command == 'zadd':
+            pipe.zadd(key, {'m%d' % i: i for i in chunk})
+        elif command == 'hset':
+            pipe.hset(key, mapping={'f%d' % i: i for i in chunk})
+        else:
+            getattr(pipe, command)(key, *('m%d' % i for i in chunk))
+    pipe.execute()
+
+
+@pytest.mark.parametrize('src_type,command,column', [
+    ('set', 'sadd', 'element'), ('hash', 'hset', 'value'), ('zset', 'zadd', 'element')])
+def test_one_million_elements_in_bounded_memory(db, r, src_type, command, column):
+    fill(r, command, 'big', MILLION)
+    t = table(db, 'big_' + src_type, src_type, 'big')
+    rows(db, 'select count(*) from %s' % table(db, 'warm', 'list', 'missing'))
+    growth, result = peak_growth_kb(db, 'select count(%s), count(distinct %s) from %s' % (column, column, t))
+    assert result == [(MILLION, MILLION)]
+    assert growth < 16 * 1024 + 40 * 1024, growth     # count(distinct) sorts in work_mem (+ slack)
+
+
+@pytest.mark.parametrize('src_type,command,column', [
+    ('set', 'sadd', 'element'), ('hash', 'hset', 'key'), ('zset', 'zadd', 'element')])
+def test_one_million_elements_stream_through(db, r, src_type, command, column):
+    fill(r, command, 'big', MILLION)
+    t = table(db, 'big2_' + src_type, src_type, 'big')
+    rows(db, 'select count(*) from %s' % table(db, 'warm', 'list', 'missing'))
+    growth, result = peak_growth_kb(db, 'select count(%s) from %s' % (column, t))
+    assert result == [(MILLION,)]
+    assert growth < 16 * 1024, growth
+
+
+def test_zset_in_score_order(db, r):
+    r.zadd('z', {'m%d' % i: (i * 7919) % 100_003 for i in range(100_000)})
+    got = [row[0] for row in rows(db, 'select element from %s' % table(db, 'z_order', 'zset', 'z'))]
+    assert got == [m.decode() for m in r.zrange('z', 0, -1)]
+
+
+def test_stream_of_200k_entries_in_bounded_memory(db, r):
+    pipe = r.pipeline(transaction=False)
+    for i in range(200_000):
+        pipe.xadd('s', {'a': i, 'b': 'x' * 20})
+        if i % 20_000 == 19_999:
+            pipe.execute()
+    t = table(db, 's_big', 'stream', 's')
+    rows(db, 'select count(*) from %s' % table(db, 'warm', 'list', 'missing'))
+    growth, result = peak_growth_kb(db, "select count(*), sum((items->>'a')::bigint) from %s" % t)
+    assert result == [(200_000, sum(range(200_000)))]
+    assert growth < 16 * 1024, growth
+
+
+def test_pattern_over_100k_keys(db, r):
+    pipe = r.pipeline(transaction=False)
+    for i in range(100_000):
+        pipe.hset('user:%d' % i, mapping={'id': i, 'name': 'n%d' % i})
+        if i % 10_000 == 9_999:
+            pipe.execute()
+    r.set('user:string', 'not a hash')
+    t = table(db, 'users', 'multi_hash', 'user:*')
+    rows(db, 'select count(*) from %s' % table(db, 'warm', 'list', 'missing'))
+    start = time.monotonic()
+    result = rows(db, "select count(*), count(distinct key), sum((items->>'id')::bigint) from %s" % t)
+    elapsed = time.monotonic() - start
+    assert result == [(100_000, 100_000, sum(range(100_000)))]
+    print('100k-key multi_hash scan: %.3f s' % elapsed)
+
+
+def test_huge_single_value(db, r):
+    big = b'x' * (50 << 20)
+    r.rpush('huge', big, 'small')
+    t = table(db, 'huge', 'list', 'huge')
+    assert rows(db, 'select length(element) from %s' % t) == [(50 << 20,), (5,)]
+
+
+def test_self_join_scans_the_table_twice(db, r):
+    r.rpush('l', *range(1000))
+    t = table(db, 'self', 'list', 'l')
+    assert rows(db, 'select count(*) from %s a join %s b on a.element = b.element' % (t, t)) == [(1000,)]
+
+
+def test_cursor_fetched_partly_then_closed(db, r):
+    r.rpush('l', *range(100_000))
+    t = table(db, 'cur', 'list', 'l')
+    db.execute('begin')
+    db.execute('declare c cursor for select element from %s' % t)
+    assert db.execute('fetch 3 from c').fetchall() == [('0',), ('1',), ('2',)]
+    db.execute('close c')
+    assert rows(db, 'select count(*) from %s' % t) == [(100_000,)]
+    db.execute('commit')
