@@ -69,6 +69,7 @@ typedef struct RwScanSpec
 	const char *password;		/* overrides the URL's password when not NULL */
 	int			src_type;		/* RwSourceType */
 	const char *key;
+	int			fetch_by_scan;	/* set/hash: SSCAN/HSCAN instead of SMEMBERS/HGETALL */
 	int			connect_timeout_ms;	/* 0: none */
 	int			command_timeout_ms; /* 0: none */
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */

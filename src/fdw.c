@@ -208,6 +208,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	spec.password = st->opts.password;
 	spec.src_type = st->opts.src_type;
 	spec.key = st->opts.src_key;
+	spec.fetch_by_scan = st->opts.fetch_by_scan;
 	spec.connect_timeout_ms = st->opts.connect_timeout_ms;
 	spec.command_timeout_ms = st->opts.command_timeout_ms;
 	spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;

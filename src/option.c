@@ -34,6 +34,7 @@ static const RwOption valid_options[] = {
 	{"password", UserMappingRelationId},
 	{"src_type", ForeignTableRelationId},
 	{"src_key", ForeignTableRelationId},
+	{"fetch", ForeignTableRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -110,6 +111,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 				have_url_id = false,
 				have_type = false,
 				have_key = false;
+	int			src_type = -1;
+	const char *fetch = NULL;
 
 	foreach(cell, options)
 	{
@@ -132,7 +135,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 
 		if (strcmp(def->defname, "src_type") == 0)
 		{
-			if (src_type_from_name(defGetString(def)) < 0)
+			src_type = src_type_from_name(defGetString(def));
+			if (src_type < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"src_type\": \"%s\"", defGetString(def)),
@@ -146,6 +150,15 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("option \"src_key\" must not be empty")));
 			have_key = true;
+		}
+		else if (strcmp(def->defname, "fetch") == 0)
+		{
+			fetch = defGetString(def);
+			if (strcmp(fetch, "all") != 0 && strcmp(fetch, "scan") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"fetch\": \"%s\"", fetch),
+						 errhint("Valid values are: all, scan")));
 		}
 		else if (strcmp(def->defname, "conn_url") == 0)
 		{
@@ -172,11 +185,18 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					 errmsg("a Redis server needs option \"conn_url\" or \"conn_url_id\""),
 					 errhint("For example: OPTIONS (conn_url 'redis://127.0.0.1:6379/0').")));
 	}
-	else if (catalog == ForeignTableRelationId && !(have_type && have_key))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("a Redis foreign table needs option \"%s\"", have_type ? "src_key" : "src_type"),
-				 errhint("For example: OPTIONS (src_type 'list', src_key 'my_list').")));
+	else if (catalog == ForeignTableRelationId)
+	{
+		if (!(have_type && have_key))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("a Redis foreign table needs option \"%s\"", have_type ? "src_key" : "src_type"),
+					 errhint("For example: OPTIONS (src_type 'list', src_key 'my_list').")));
+		if (fetch && src_type != RW_SRC_SET && src_type != RW_SRC_HASH)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"fetch\" applies only to src_type 'set' and 'hash'")));
+	}
 
 	PG_RETURN_VOID();
 }
@@ -233,6 +253,8 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 			opts->src_type = src_type_from_name(defGetString(def));
 		else if (strcmp(def->defname, "src_key") == 0)
 			opts->src_key = defGetString(def);
+		else if (strcmp(def->defname, "fetch") == 0)
+			opts->fetch_by_scan = strcmp(defGetString(def), "scan") == 0;
 	}
 	foreach(cell, server->options)
 	{

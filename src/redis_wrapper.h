@@ -15,6 +15,7 @@ typedef struct RwTableOptions
 {
 	int			src_type;		/* RwSourceType */
 	char	   *src_key;
+	bool		fetch_by_scan;	/* fetch 'scan': SSCAN/HSCAN */
 	char	   *conn_url;		/* resolved from conn_url_id when that is set */
 	char	   *user;			/* from the user mapping, or NULL */
 	char	   *password;		/* from the user mapping, or NULL */

@@ -51,6 +51,7 @@ cdef extern from "core_api.h":
         const char *password
         int src_type
         const char *key
+        int fetch_by_scan
         int connect_timeout_ms
         int command_timeout_ms
         int want[2]
@@ -100,6 +101,7 @@ cdef class Scan:
     cdef Url url
     cdef int src_type
     cdef bytes key
+    cdef bint by_scan
     cdef bytes user, password
     cdef int connect_timeout_ms, command_timeout_ms
     cdef Connection conn
@@ -122,12 +124,13 @@ cdef class Scan:
         self.rows.begin()
         self.src_type = spec.src_type
         self.key = spec.key
+        self.by_scan = spec.fetch_by_scan != 0
         self.connect()
         return 0
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
-        self.plan = make_plan(self.src_type, self.key)
+        self.plan = make_plan(self.src_type, self.key, self.by_scan)
         self.plan.rows = self.rows
         self.plan.conn = self.conn
         return 0

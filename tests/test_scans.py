@@ -43,6 +43,19 @@ def test_one_million_elements_stream_through(db, r, src_type, command, column):
     assert growth < 16 * 1024, growth
 
 
+@pytest.mark.parametrize('src_type,command', [('set', 'sadd'), ('hash', 'hset')])
+def test_fetch_by_scan_reads_every_member_once(db, r, src_type, command):
+    fill(r, command, 'big', 200_000)
+    t = table(db, 'scan_' + src_type, src_type, 'big')
+    db.execute("alter foreign table %s options (add fetch 'scan')" % t)
+    column = 'element' if src_type == 'set' else 'key'
+    before = r.info('commandstats')
+    assert rows(db, 'select count(*), count(distinct %s) from %s' % (column, t)) == [(200_000, 200_000)]
+    stat = 'cmdstat_' + ('sscan' if src_type == 'set' else 'hscan')
+    calls = r.info('commandstats')[stat]['calls'] - before.get(stat, {}).get('calls', 0)
+    assert calls > 100      # many short calls, not one long reply
+
+
 def test_zset_in_score_order(db, r):
     r.zadd('z', {'m%d' % i: (i * 7919) % 100_003 for i in range(100_000)})
     got = [row[0] for row in rows(db, 'select element from %s' % table(db, 'z_order', 'zset', 'z'))]
@@ -76,6 +89,14 @@ def test_pattern_over_100k_keys(db, r):
     elapsed = time.monotonic() - start
     assert result == [(100_000, 100_000, sum(range(100_000)))]
     print('100k-key multi_hash scan: %.3f s' % elapsed)
+
+
+def test_pattern_over_a_million_element_key(db, r):
+    fill(r, 'rpush', 'big:list', MILLION)
+    r.rpush('big:small', 'x')
+    t = table(db, 'big_multi', 'multi_list', 'big:*')
+    assert sorted(rows(db, "select key, jsonb_array_length(items), items->>-1 from %s" % t)) == \
+        [('big:list', MILLION, 'm999999'), ('big:small', 1, 'x')]
 
 
 def test_huge_single_value(db, r):

@@ -11,7 +11,7 @@ def test_unknown_table_option_lists_the_valid_ones(db):
         db.execute("create foreign table redis.v1 (element text) server redis_server "
                    "options (src_type 'list', src_key 'k', colour 'blue')")
     assert 'invalid option "colour"' in str(e.value)
-    assert e.value.diag.message_hint == 'Valid options in this context are: src_type, src_key'
+    assert e.value.diag.message_hint == 'Valid options in this context are: src_type, src_key, fetch'
 
 
 def test_unknown_server_option(db):
@@ -96,3 +96,12 @@ def test_timeouts_take_units(db):
     db.execute("create server v_t2 foreign data wrapper redis_wrapper "
                "options (conn_url 'redis://localhost', connect_timeout '2s', command_timeout '1500')")
     db.execute("drop server v_t2")
+
+
+def test_fetch_option_values_and_types(db):
+    with pytest.raises(psycopg.errors.FdwInvalidAttributeValue):
+        db.execute("create foreign table redis.v5 (element text) server redis_server "
+                   "options (src_type 'set', src_key 'k', fetch 'some')")
+    with pytest.raises(psycopg.errors.FdwInvalidOptionName):
+        db.execute("create foreign table redis.v5 (element text) server redis_server "
+                   "options (src_type 'list', src_key 'k', fetch 'scan')")

@@ -98,7 +98,6 @@ cdef class MembersPlan(SingleKeyPlan):
     cdef bint have_field
 
     cdef int fetch(self) except -1:
-        self.have_field = False
         self.conn.command(T_FETCH, 2)
         self.conn.arg(self.command, len(self.command))
         return self.conn.arg(self.key, len(self.key))
@@ -116,6 +115,35 @@ cdef class MembersPlan(SingleKeyPlan):
         self.rows.text(1, p, n)
         self.have_field = False
         return self.rows.commit()
+
+
+cdef class CursorPlan(MembersPlan):
+    """set and hash with fetch 'scan': SSCAN/HSCAN calls, each one short for Redis.
+
+    The cursor comes first in each reply, so the next call is sent as soon as it
+    is parsed, while this call's elements are still arriving."""
+    cdef ByteBuf cursor
+
+    def __cinit__(self):
+        self.cursor = ByteBuf()
+        self.cursor.append(b"0", 1)
+
+    cdef int fetch(self) except -1:
+        self.conn.command(T_FETCH, 5)
+        self.conn.arg(self.command, len(self.command))
+        self.conn.arg(self.key, len(self.key))
+        self.conn.arg(self.cursor.data, self.cursor.size)
+        self.conn.arg(b"COUNT", 5)
+        return self.conn.arg_int(SCAN_COUNT)
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if depth == 2:
+            return MembersPlan.element(self, depth, p, n)
+        if not (n == 1 and p[0] == b'0'):
+            self.cursor.size = 0
+            self.cursor.append(p, n)
+            self.fetch()
+        return 0
 
 
 cdef class StreamPlan(SingleKeyPlan):
@@ -239,11 +267,14 @@ cdef class PatternPlan(Plan):
         if tag == T_SCAN:
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
-            if depth == 1:
+            if depth == 2:
+                self.fetch(p, n)
+            elif not (n == 1 and p[0] == b'0'):
+                # Next SCAN now, ahead of this reply's keys: Redis works on it
+                # while we fetch and parse their contents.
                 self.cursor.size = 0
                 self.cursor.append(p, n)
-            else:
-                self.fetch(p, n)
+                self.scan()
         elif kind == REDIS_REPLY_ERROR:
             pass        # the key changed type after SCAN saw it: skip it
         elif not self.pairs:
@@ -266,12 +297,10 @@ cdef class PatternPlan(Plan):
     cdef int on_reply_end(self, int tag) except -1:
         if tag == T_KEY_FETCH:
             self.keys.pop()
-        elif not (self.cursor.size == 1 and self.cursor.data[0] == b'0'):
-            self.scan()
         return 0
 
 
-cdef Plan make_plan(int src_type, bytes key):
+cdef Plan make_plan(int src_type, bytes key, bint by_scan):
     cdef RangePlan rp
     cdef MembersPlan mp
     cdef StreamPlan sp
@@ -282,9 +311,12 @@ cdef Plan make_plan(int src_type, bytes key):
         rp.type_name, rp.command = (b"list", b"LRANGE") if src_type == RW_SRC_LIST else (b"zset", b"ZRANGE")
         plan = rp
     elif src_type == RW_SRC_SET or src_type == RW_SRC_HASH:
-        mp = MembersPlan()
+        mp = CursorPlan() if by_scan else MembersPlan()
         mp.pairs = src_type == RW_SRC_HASH
-        mp.type_name, mp.command = (b"hash", b"HGETALL") if mp.pairs else (b"set", b"SMEMBERS")
+        if by_scan:
+            mp.type_name, mp.command = (b"hash", b"HSCAN") if mp.pairs else (b"set", b"SSCAN")
+        else:
+            mp.type_name, mp.command = (b"hash", b"HGETALL") if mp.pairs else (b"set", b"SMEMBERS")
         plan = mp
     elif src_type == RW_SRC_STREAM:
         sp = StreamPlan()
