@@ -14,6 +14,23 @@ RETURNS void
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT;
 
+-- This backend's cached Redis connections, and closing them (like postgres_fdw's).
+CREATE FUNCTION redis_wrapper_get_connections(
+    OUT server_name text, OUT user_name text, OUT address text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION redis_wrapper_disconnect(server_name text)
+RETURNS bool
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
+CREATE FUNCTION redis_wrapper_disconnect_all()
+RETURNS bool
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
 -- Column shapes are checked when a foreign table is created or altered, not
 -- only when it is first scanned.
 CREATE FUNCTION redis_wrapper_check_table(regclass)

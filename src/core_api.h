@@ -69,6 +69,7 @@ typedef struct RwScanSpec
 	const char *password;		/* overrides the URL's password when not NULL */
 	int			src_type;		/* RwSourceType */
 	const char *key;
+	uint64_t	conn_key;		/* connection cache key (see connection.c) */
 	int			fetch_by_scan;	/* set/hash: SSCAN/HSCAN instead of SMEMBERS/HGETALL */
 	int			connect_timeout_ms;	/* 0: none */
 	int			command_timeout_ms; /* 0: none */
@@ -115,5 +116,7 @@ extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
 extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
 extern void rw_scan_rescan(void *scan);
 extern void rw_scan_close(void *scan);
+extern void rw_pool_invalidate(uint64_t key, int all_keys);
+extern int	rw_pool_describe(uint64_t key, char *where, size_t size);
 
 #endif							/* REDIS_WRAPPER_CORE_API_H */

@@ -104,6 +104,12 @@ start_interpreter(void)
 						status.err_msg ? status.err_msg : "unknown error")));
 }
 
+bool
+rw_core_loaded(void)
+{
+	return core_module != NULL;
+}
+
 void
 rw_python_start(void)
 {

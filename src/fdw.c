@@ -209,6 +209,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	spec.src_type = st->opts.src_type;
 	spec.key = st->opts.src_key;
 	spec.fetch_by_scan = st->opts.fetch_by_scan;
+	spec.conn_key = rw_connection_key(st->opts.serverid, st->opts.umid);
 	spec.connect_timeout_ms = st->opts.connect_timeout_ms;
 	spec.command_timeout_ms = st->opts.command_timeout_ms;
 	spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;

@@ -201,9 +201,9 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* The user mapping for the current user, or PUBLIC's, or NULL: none is needed. */
+/* The options of the current user's user mapping, or PUBLIC's; none is needed. */
 static List *
-user_mapping_options(Oid serverid)
+user_mapping_options(Oid serverid, Oid *umid)
 {
 	Oid			users[2] = {GetUserId(), InvalidOid};
 
@@ -216,14 +216,17 @@ user_mapping_options(Oid serverid)
 		if (HeapTupleIsValid(tp))
 		{
 			bool		isnull;
+			Form_pg_user_mapping form = (Form_pg_user_mapping) GETSTRUCT(tp);
 			Datum		datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
 												Anum_pg_user_mapping_umoptions, &isnull);
 			List	   *result = isnull ? NIL : untransformRelOptions(datum);
 
+			*umid = form->oid;
 			ReleaseSysCache(tp);
 			return result;
 		}
 	}
+	*umid = InvalidOid;
 	return NIL;
 }
 
@@ -244,6 +247,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	opts->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
+	opts->serverid = server->serverid;
 
 	foreach(cell, table->options)
 	{
@@ -269,7 +273,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 		else if (strcmp(def->defname, "command_timeout") == 0)
 			opts->command_timeout_ms = parse_timeout(def);
 	}
-	foreach(cell, user_mapping_options(server->serverid))
+	foreach(cell, user_mapping_options(server->serverid, &opts->umid))
 	{
 		DefElem    *def = (DefElem *) lfirst(cell);
 

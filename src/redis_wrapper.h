@@ -23,6 +23,8 @@ typedef struct RwTableOptions
 	int			command_timeout_ms;
 	char	   *relname;
 	char	   *servername;
+	Oid			serverid;
+	Oid			umid;			/* the user mapping used, or InvalidOid */
 } RwTableOptions;
 
 /* option.c */
@@ -37,8 +39,12 @@ extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 /* vault.c */
 extern char *rw_vault_secret(const char *id);
 
+/* connection.c */
+extern uint64 rw_connection_key(Oid serverid, Oid umid);
+
 /* embed.c */
 extern void rw_python_start(void);
+extern bool rw_core_loaded(void);
 
 /* wait.c */
 extern int	rw_pg_wait(int fd, int events, int timeout_ms);

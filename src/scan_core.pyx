@@ -8,6 +8,7 @@ PostgreSQL-side code turns it into an ereport.  Nothing here calls PostgreSQL
 except through the wait function fdw.c installs (see conn.pxi)."""
 
 from cpython.ref cimport Py_INCREF, Py_DECREF
+from libc.stdint cimport uint64_t
 
 cdef extern from "core_api.h":
     ctypedef enum RwStatus:
@@ -51,6 +52,7 @@ cdef extern from "core_api.h":
         const char *password
         int src_type
         const char *key
+        uint64_t conn_key
         int fetch_by_scan
         int connect_timeout_ms
         int command_timeout_ms
@@ -93,30 +95,33 @@ include "core/jsonenc.pxi"
 include "core/resp.pxi"
 include "core/url.pxi"
 include "core/conn.pxi"
+include "core/pool.pxi"
 include "core/rows.pxi"
 include "core/plans.pxi"
 
 
 cdef class Scan:
     cdef Url url
+    cdef tuple identity             # (URL, user, password, connect and command timeouts)
+    cdef uint64_t conn_key
     cdef int src_type
     cdef bytes key
     cdef bint by_scan
-    cdef bytes user, password
-    cdef int connect_timeout_ms, command_timeout_ms
     cdef Connection conn
     cdef Plan plan
     cdef Rows rows
-    cdef bint started, delivered
+    cdef bint started, delivered, delivered_rows
     cdef bytes fault
 
     cdef int open(self, const RwScanSpec *spec) except -1:
         cdef int i
-        self.url = parse_url(spec.url.decode('utf-8', 'surrogateescape'))
-        self.user = spec.user if spec.user != NULL else self.url.user
-        self.password = spec.password if spec.password != NULL else self.url.password
-        self.connect_timeout_ms = spec.connect_timeout_ms
-        self.command_timeout_ms = spec.command_timeout_ms
+        url = spec.url.decode('utf-8', 'surrogateescape')
+        self.url = parse_url(url)
+        self.identity = (url,
+                         spec.user if spec.user != NULL else self.url.user,
+                         spec.password if spec.password != NULL else self.url.password,
+                         spec.connect_timeout_ms, spec.command_timeout_ms)
+        self.conn_key = spec.conn_key
         self.fault = spec.fault if spec.fault != NULL else b""
         self.rows = Rows()
         for i in range(RW_MAX_COLUMNS):
@@ -136,20 +141,29 @@ cdef class Scan:
         return 0
 
     cdef int connect(self) except -1:
-        """A fresh connection (not dialled yet: that happens in next_batch)."""
+        """A cached connection, or a new one (dialled by next_batch)."""
         if self.conn is not None:
             self.conn.close()
-        self.conn = Connection()
-        self.conn.url = self.url
-        self.conn.user = self.user
-        self.conn.password = self.password
-        self.conn.connect_timeout_ms = self.connect_timeout_ms
-        self.conn.command_timeout_ms = self.command_timeout_ms
+        self.conn = pool_acquire(self.conn_key, self.identity, self.url)
         return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:
         if self.fault == b"scan_next":
             raise RuntimeError("fault injected by redis_wrapper.fault")
+        try:
+            return self.fill(b)
+        except CoreError as e:
+            # A cached connection the server dropped since (a restart, a
+            # timeout, CLIENT KILL): dial again, once, if no row went out yet.
+            if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
+                raise
+        self.connect()
+        self.rows.clear()
+        self.started = False
+        self.delivered = False
+        return self.fill(b)
+
+    cdef int fill(self, RwBatch *b) except -1:
         if self.delivered:
             self.rows.next_batch()
             self.delivered = False
@@ -166,6 +180,7 @@ cdef class Scan:
         b.nrows = self.rows.nrows
         b.done = self.conn.idle()
         self.delivered = True
+        self.delivered_rows = self.delivered_rows or b.nrows > 0
         return 0
 
     cdef int rescan(self) except -1:
@@ -178,6 +193,7 @@ cdef class Scan:
         self.rows.clear()
         self.started = False
         self.delivered = False
+        self.delivered_rows = False
         return 0
 
 
@@ -262,5 +278,18 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
 
 
 cdef public void rw_scan_close(void *handle) noexcept with gil:
-    (<Scan> handle).conn.close()
+    pool_release((<Scan> handle).conn)
     Py_DECREF(<object> handle)
+
+
+cdef public void rw_pool_invalidate(uint64_t key, int all_keys) noexcept with gil:
+    pool_invalidate(None if all_keys else key)
+
+
+cdef public int rw_pool_describe(uint64_t key, char *where, size_t size) noexcept with gil:
+    """Whether key has a cached connection; if so, where it goes (no credentials)."""
+    cdef Connection c = g_idle.get(key)
+    if c is None:
+        return 0
+    copy_text(where, size, c.url.where())
+    return 1

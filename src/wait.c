@@ -9,25 +9,15 @@
 
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-int
-rw_pg_wait(int fd, int events, int timeout_ms)
+/* One latch wait; -1 if it failed (the error is logged, not raised). */
+static int
+wait_once(int flags, int fd, int timeout_ms)
 {
-	int			flags = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
-	volatile int rc = 0;
-	volatile bool failed = false;
 	MemoryContext cxt = CurrentMemoryContext;
-
-	if (events & RW_WAIT_READABLE)
-		flags |= WL_SOCKET_READABLE;
-	if (events & RW_WAIT_WRITABLE)
-		flags |= WL_SOCKET_WRITEABLE;
-	if (timeout_ms > 0)
-		flags |= WL_TIMEOUT;
-
-	if (InterruptPending && INTERRUPTS_CAN_BE_PROCESSED())
-		return RW_WAIT_INTERRUPTED;
+	volatile int rc = -1;
 
 	PG_TRY();
 	{
@@ -35,26 +25,53 @@ rw_pg_wait(int fd, int events, int timeout_ms)
 	}
 	PG_CATCH();
 	{
-		/* Only a broken wait set ends up here; the core reports it. */
+		/* Only a broken wait set ends up here; the core reports the failure. */
 		MemoryContextSwitchTo(cxt);
 		EmitErrorReport();
 		FlushErrorState();
-		failed = true;
 	}
 	PG_END_TRY();
-	if (failed)
-		return RW_WAIT_FAILED;
+	return rc;
+}
 
-	if (rc & WL_LATCH_SET)
+int
+rw_pg_wait(int fd, int events, int timeout_ms)
+{
+	int			flags = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+	TimestampTz deadline = 0;
+
+	if (events & RW_WAIT_READABLE)
+		flags |= WL_SOCKET_READABLE;
+	if (events & RW_WAIT_WRITABLE)
+		flags |= WL_SOCKET_WRITEABLE;
+	if (timeout_ms > 0)
 	{
-		ResetLatch(MyLatch);
+		flags |= WL_TIMEOUT;
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	}
+
+	for (;;)
+	{
+		int			rc;
+
 		if (InterruptPending && INTERRUPTS_CAN_BE_PROCESSED())
 			return RW_WAIT_INTERRUPTED;
-		/* Woken for something else: the core retries its non-blocking I/O. */
-		return events;
+		rc = wait_once(flags, fd, timeout_ms);
+		if (rc < 0)
+			return RW_WAIT_FAILED;
+		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			return ((rc & WL_SOCKET_READABLE) ? RW_WAIT_READABLE : 0) |
+				((rc & WL_SOCKET_WRITEABLE) ? RW_WAIT_WRITABLE : 0);
+		if (rc & WL_TIMEOUT)
+			return RW_WAIT_TIMEOUT;
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		/* Woken for something else than an interrupt: wait out the rest. */
+		if (deadline)
+		{
+			timeout_ms = (int) ((deadline - GetCurrentTimestamp()) / 1000);
+			if (timeout_ms <= 0)
+				return RW_WAIT_TIMEOUT;
+		}
 	}
-	if (rc & WL_TIMEOUT)
-		return RW_WAIT_TIMEOUT;
-	return ((rc & WL_SOCKET_READABLE) ? RW_WAIT_READABLE : 0) |
-		((rc & WL_SOCKET_WRITEABLE) ? RW_WAIT_WRITABLE : 0);
 }

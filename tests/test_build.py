@@ -15,6 +15,9 @@ def test_module_exports_only_entry_points(pg_config):
         'redis_fdw_handler', 'pg_finfo_redis_fdw_handler',
         'redis_fdw_validator', 'pg_finfo_redis_fdw_validator',
         'redis_wrapper_check_table', 'pg_finfo_redis_wrapper_check_table',
+        'redis_wrapper_get_connections', 'pg_finfo_redis_wrapper_get_connections',
+        'redis_wrapper_disconnect', 'pg_finfo_redis_wrapper_disconnect',
+        'redis_wrapper_disconnect_all', 'pg_finfo_redis_wrapper_disconnect_all',
     }
 
 

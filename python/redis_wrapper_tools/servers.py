@@ -115,22 +115,25 @@ class Postgres:
 class Redis:
     """A private redis-server without persistence, on a TCP port and a unix socket."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), port=None, password=None):
         self.extra_args = list(extra_args)
-        self.port = None
+        self.port = port                    # None: a free one
+        self.password = password
         self.proc = None
         self.dir = None
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix='rw-redis-')
         os.chmod(self.dir, 0o755)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self.socket = os.path.join(self.dir, 'redis.sock')
         self.log = os.path.join(self.dir, 'redis.log')
         args = [shutil.which('redis-server') or '/usr/bin/redis-server',
                 '--port', str(self.port), '--bind', '127.0.0.1', '--save', '',
                 '--appendonly', 'no', '--dir', self.dir, '--logfile', self.log,
                 '--unixsocket', self.socket, '--unixsocketperm', '777'] + self.extra_args
+        if self.password is not None:
+            args += ['--requirepass', self.password]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
         _wait_until(self._pings, self.proc, 'redis-server', self.log)
@@ -147,6 +150,7 @@ class Redis:
         return 'redis://127.0.0.1:%d' % self.port
 
     def client(self, **kw):
+        kw.setdefault('password', self.password)
         return redis.Redis(host='127.0.0.1', port=self.port, **kw)
 
     def stop(self):

@@ -28,6 +28,8 @@ cdef extern from "<sys/socket.h>" nogil:
         SO_ERROR
         SO_KEEPALIVE
         MSG_NOSIGNAL
+        MSG_PEEK
+        MSG_DONTWAIT
 
 cdef extern from "<netinet/in.h>" nogil:
     enum:
@@ -54,6 +56,8 @@ cdef extern from "<netdb.h>" nogil:
     int getaddrinfo(const char *node, const char *service, const addrinfo *hints, addrinfo **res)
     void freeaddrinfo(addrinfo *res)
     const char *gai_strerror(int code)
+    enum:
+        EAI_AGAIN
 
 cdef extern from "<poll.h>" nogil:
     struct pollfd:
@@ -105,6 +109,7 @@ cdef long long now_ms() noexcept nogil:
 
 cdef enum ConnState:
     CS_NEW
+    CS_BACKOFF      # waiting to retry after a failed attempt
     CS_CONNECTING
     CS_HANDSHAKE
     CS_READY
@@ -116,9 +121,18 @@ cdef enum HandshakeTag:
 
 cdef enum:
     RECV_SIZE = 256 * 1024
+    MAX_RETRIES = 3             # as the spec says
+    FIRST_BACKOFF_MS = 100
 
 
 cdef class Connection(Sink):
+    cdef object key                 # the cache key fdw.c gave (see pool.pxi)
+    cdef tuple generation
+    cdef tuple identity             # what it was dialled with
+    cdef bint reused                # handed out from the cache
+    cdef bint dialling
+    cdef int attempts               # retries so far
+    cdef long long retry_at
     cdef Url url
     cdef bytes user, password
     cdef int connect_timeout_ms, command_timeout_ms
@@ -148,6 +162,15 @@ cdef class Connection(Sink):
             freeaddrinfo(self.addrs)
         free(self.rbuf)
 
+    cdef bint alive(self) noexcept:
+        """Ready, idle and not closed by the server since (a non-blocking peek)."""
+        cdef char c
+        cdef ssize_t n
+        if self.state != CS_READY or not self.idle() or self.fd < 0:
+            return False
+        n = recv(self.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT)
+        return n < 0 and errno == EAGAIN
+
     cdef void close(self) noexcept:
         """Close the socket now, and let go of the sink (which refers back to us)."""
         if self.fd >= 0:
@@ -174,14 +197,33 @@ cdef class Connection(Sink):
 
     # -- connecting -------------------------------------------------------
     cdef int ready(self) except -1:
-        """Connect and authenticate, or go on doing so after an interruption."""
+        """Connect and authenticate, or go on doing so after an interruption.
+
+        Failures to connect are retried with exponential backoff, at most
+        MAX_RETRIES times, all within connect_timeout."""
         if self.state == CS_READY:
             return 0
         if self.state == CS_BROKEN:
             raise CoreError(RW_ERR_IO, "the connection to Redis at %s was lost" % self.url.where())
-        if self.state == CS_NEW:
+        if not self.dialling:
+            self.dialling = True
             self.deadline = now_ms() + self.connect_timeout_ms if self.connect_timeout_ms > 0 else 0
-            self.resolve()
+        while True:
+            if self.state == CS_BACKOFF:
+                if now_ms() < self.retry_at:
+                    self.wait(0, self.retry_at)
+                    continue
+                self.state = CS_NEW
+            try:
+                return self.attempt()
+            except CoreError as e:
+                if not self.retry_later(e):
+                    raise
+
+    cdef int attempt(self) except -1:
+        if self.state == CS_NEW:
+            if self.addrs == NULL:
+                self.resolve()
             self.addr = self.addrs
             self.dial()
         while self.state == CS_CONNECTING:
@@ -192,6 +234,27 @@ cdef class Connection(Sink):
                 self.receive(self.deadline)
             self.state = CS_READY
         return 0
+
+    cdef bint retry_later(self, object e) except -1:
+        """Schedule another attempt after e, or give up (and say how often we tried)."""
+        cdef long long delay = FIRST_BACKOFF_MS << self.attempts
+        if (e.kind not in (RW_ERR_CONNECT, RW_ERR_IO) or getattr(e, 'final', False)
+                or self.attempts >= MAX_RETRIES
+                or (self.deadline and now_ms() + delay >= self.deadline)):
+            self.state = CS_BROKEN
+            if self.attempts:
+                e.message += " (after %d retries)" % self.attempts
+            return False
+        self.attempts += 1
+        if self.fd >= 0:
+            close(self.fd)
+            self.fd = -1
+        self.reader = Reader()
+        self.out.size = 0
+        self.out_pos = 0
+        self.retry_at = now_ms() + delay
+        self.state = CS_BACKOFF
+        return True
 
     cdef int resolve(self) except -1:
         cdef addrinfo hints
@@ -223,8 +286,10 @@ cdef class Connection(Sink):
         rc = getaddrinfo(host, port, &hints, &self.addrs)
         if rc != 0:
             self.addrs = NULL
-            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
-                            % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')))
+            e = CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
+                          % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')))
+            e.final = rc != EAI_AGAIN       # only a temporary failure is worth retrying
+            raise e
         return 0
 
     cdef int dial(self) except -1:

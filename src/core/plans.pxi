@@ -46,9 +46,11 @@ cdef class SingleKeyPlan(Plan):
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
         if kind == REDIS_REPLY_ERROR:
             raise redis_error(p, n)
-        if tag == T_TYPE:
+        if tag == T_TYPE and depth == 0:
             return self.check_type(p, n)
-        return self.element(depth, p, n)
+        if tag == T_FETCH and depth > 0:
+            return self.element(depth, p, n)
+        raise unexpected_reply()
 
     cdef int check_type(self, const char *p, Py_ssize_t n) except -1:
         if (n == len(self.type_name) and memcmp(p, <char *> self.type_name, n) == 0) or \
@@ -86,6 +88,8 @@ cdef class RangePlan(SingleKeyPlan):
         return 0
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if depth != 1:
+            raise unexpected_reply()
         self.rows.begin()
         self.rows.text(0, p, n)
         return self.rows.commit()
@@ -96,6 +100,10 @@ cdef class MembersPlan(SingleKeyPlan):
     cdef bytes command
     cdef bint pairs
     cdef bint have_field
+    cdef int element_depth
+
+    def __cinit__(self):
+        self.element_depth = 1
 
     cdef int fetch(self) except -1:
         self.conn.command(T_FETCH, 2)
@@ -103,6 +111,8 @@ cdef class MembersPlan(SingleKeyPlan):
         return self.conn.arg(self.key, len(self.key))
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if depth != self.element_depth:
+            raise unexpected_reply()
         if not self.pairs:
             self.rows.begin()
             self.rows.text(0, p, n)
@@ -127,6 +137,7 @@ cdef class CursorPlan(MembersPlan):
     def __cinit__(self):
         self.cursor = ByteBuf()
         self.cursor.append(b"0", 1)
+        self.element_depth = 2
 
     cdef int fetch(self) except -1:
         self.conn.command(T_FETCH, 5)
@@ -137,7 +148,7 @@ cdef class CursorPlan(MembersPlan):
         return self.conn.arg_int(SCAN_COUNT)
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
-        if depth == 2:
+        if depth != 1:
             return MembersPlan.element(self, depth, p, n)
         if not (n == 1 and p[0] == b'0'):
             self.cursor.size = 0
@@ -181,6 +192,11 @@ cdef class StreamPlan(SingleKeyPlan):
             self.rows.json_open(1, b'{')
         return 0
 
+    cdef int on_nil(self, int tag, int depth) except -1:
+        if depth != 2:      # an entry without fields: items is NULL
+            raise unexpected_reply()
+        return 0
+
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth == 2:
             self.rows.text(0, p, n)
@@ -188,6 +204,8 @@ cdef class StreamPlan(SingleKeyPlan):
             self.last_id.size = 0
             self.last_id.put(b'(')
             self.last_id.append(p, n)
+        elif depth != 3:
+            raise unexpected_reply()
         elif self.is_field:
             self.rows.json_key(p, n)
             self.is_field = False
@@ -267,6 +285,8 @@ cdef class PatternPlan(Plan):
         if tag == T_SCAN:
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
+            if depth == 0:
+                raise unexpected_reply()
             if depth == 2:
                 self.fetch(p, n)
             elif not (n == 1 and p[0] == b'0'):
@@ -277,6 +297,8 @@ cdef class PatternPlan(Plan):
                 self.scan()
         elif kind == REDIS_REPLY_ERROR:
             pass        # the key changed type after SCAN saw it: skip it
+        elif depth != 1:
+            raise unexpected_reply()
         elif not self.pairs:
             self.rows.json_item(p, n)
         elif self.is_field:

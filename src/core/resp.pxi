@@ -55,7 +55,10 @@ cdef enum:
 
 
 cdef class Sink:
-    """Receives one reply's events.  tag says which command the reply answers."""
+    """Receives one reply's events.  tag says which command the reply answers.
+
+    What a sink does not expect is an error: a reply of the wrong shape must
+    never pass for data."""
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         return 0
@@ -66,10 +69,10 @@ cdef class Sink:
         return 0
 
     cdef int on_int(self, int tag, int depth, long long v) except -1:
-        return 0
+        raise unexpected_reply()
 
     cdef int on_nil(self, int tag, int depth) except -1:
-        return 0
+        raise unexpected_reply()
 
     cdef int on_end(self, int tag, int depth) except -1:
         return 0
@@ -249,6 +252,10 @@ cdef int put_arg_int(ByteBuf b, long long v) except -1:
     cdef char tmp[24]
     cdef int k = snprintf(tmp, sizeof(tmp), "%lld", v)
     return put_arg(b, tmp, k)
+
+
+cdef object unexpected_reply():
+    return CoreError(RW_ERR_PROTOCOL, "unexpected reply from Redis")
 
 
 cdef object redis_error(const char *p, Py_ssize_t n):
