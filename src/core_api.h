@@ -73,6 +73,10 @@ typedef struct RwScanSpec
 	int			fetch_by_scan;	/* set/hash: SSCAN/HSCAN instead of SMEMBERS/HGETALL */
 	int			connect_timeout_ms;	/* 0: none */
 	int			command_timeout_ms; /* 0: none */
+	const char *tls_ca_file;	/* rediss:// only; NULL: the system's CAs */
+	const char *tls_cert_file;	/* client certificate, or NULL */
+	const char *tls_key_file;	/* its key, or NULL: in tls_cert_file */
+	int			tls_verify;		/* verify the certificate and host name */
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
 	const char *fault;			/* test-only fault injection point, or NULL */
 } RwScanSpec;

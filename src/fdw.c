@@ -212,6 +212,10 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	spec.conn_key = rw_connection_key(st->opts.serverid, st->opts.umid);
 	spec.connect_timeout_ms = st->opts.connect_timeout_ms;
 	spec.command_timeout_ms = st->opts.command_timeout_ms;
+	spec.tls_ca_file = st->opts.tls_ca_file;
+	spec.tls_cert_file = st->opts.tls_cert_file;
+	spec.tls_key_file = st->opts.tls_key_file;
+	spec.tls_verify = st->opts.tls_verify;
 	spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;
 
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",

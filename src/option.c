@@ -30,6 +30,10 @@ static const RwOption valid_options[] = {
 	{"conn_url_id", ForeignServerRelationId},
 	{"connect_timeout", ForeignServerRelationId},
 	{"command_timeout", ForeignServerRelationId},
+	{"tls_ca_file", ForeignServerRelationId},
+	{"tls_cert_file", ForeignServerRelationId},
+	{"tls_key_file", ForeignServerRelationId},
+	{"tls_verify", ForeignServerRelationId},
 	{"user", UserMappingRelationId},
 	{"password", UserMappingRelationId},
 	{"src_type", ForeignTableRelationId},
@@ -170,6 +174,12 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 		else if (strcmp(def->defname, "connect_timeout") == 0 ||
 				 strcmp(def->defname, "command_timeout") == 0)
 			(void) parse_timeout(def);
+		else if (strcmp(def->defname, "tls_verify") == 0)
+			(void) defGetBoolean(def);
+		else if (strncmp(def->defname, "tls_", 4) == 0 && !is_absolute_path(defGetString(def)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("option \"%s\" must be an absolute path", def->defname)));
 	}
 
 	if (catalog == ForeignServerRelationId)
@@ -245,6 +255,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->src_type = -1;
 	opts->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	opts->tls_verify = true;
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
@@ -272,6 +283,14 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 			opts->connect_timeout_ms = parse_timeout(def);
 		else if (strcmp(def->defname, "command_timeout") == 0)
 			opts->command_timeout_ms = parse_timeout(def);
+		else if (strcmp(def->defname, "tls_ca_file") == 0)
+			opts->tls_ca_file = defGetString(def);
+		else if (strcmp(def->defname, "tls_cert_file") == 0)
+			opts->tls_cert_file = defGetString(def);
+		else if (strcmp(def->defname, "tls_key_file") == 0)
+			opts->tls_key_file = defGetString(def);
+		else if (strcmp(def->defname, "tls_verify") == 0)
+			opts->tls_verify = defGetBoolean(def);
 	}
 	foreach(cell, user_mapping_options(server->serverid, &opts->umid))
 	{

@@ -21,6 +21,10 @@ typedef struct RwTableOptions
 	char	   *password;		/* from the user mapping, or NULL */
 	int			connect_timeout_ms;
 	int			command_timeout_ms;
+	char	   *tls_ca_file;
+	char	   *tls_cert_file;
+	char	   *tls_key_file;
+	bool		tls_verify;
 	char	   *relname;
 	char	   *servername;
 	Oid			serverid;

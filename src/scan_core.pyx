@@ -56,6 +56,10 @@ cdef extern from "core_api.h":
         int fetch_by_scan
         int connect_timeout_ms
         int command_timeout_ms
+        const char *tls_ca_file
+        const char *tls_cert_file
+        const char *tls_key_file
+        int tls_verify
         int want[2]
         const char *fault
     ctypedef struct RwCell:
@@ -94,6 +98,7 @@ include "core/buffers.pxi"
 include "core/jsonenc.pxi"
 include "core/resp.pxi"
 include "core/url.pxi"
+include "core/tls.pxi"
 include "core/conn.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
@@ -102,7 +107,8 @@ include "core/plans.pxi"
 
 cdef class Scan:
     cdef Url url
-    cdef tuple identity             # (URL, user, password, connect and command timeouts)
+    cdef TlsOptions tls
+    cdef tuple identity             # (URL, user, password, timeouts, TLS options)
     cdef uint64_t conn_key
     cdef int src_type
     cdef bytes key
@@ -117,10 +123,15 @@ cdef class Scan:
         cdef int i
         url = spec.url.decode('utf-8', 'surrogateescape')
         self.url = parse_url(url)
+        self.tls = TlsOptions()
+        self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
+        self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
+        self.tls.key_file = spec.tls_key_file if spec.tls_key_file != NULL else None
+        self.tls.verify = spec.tls_verify != 0
         self.identity = (url,
                          spec.user if spec.user != NULL else self.url.user,
                          spec.password if spec.password != NULL else self.url.password,
-                         spec.connect_timeout_ms, spec.command_timeout_ms)
+                         spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity())
         self.conn_key = spec.conn_key
         self.fault = spec.fault if spec.fault != NULL else b""
         self.rows = Rows()
@@ -144,7 +155,7 @@ cdef class Scan:
         """A cached connection, or a new one (dialled by next_batch)."""
         if self.conn is not None:
             self.conn.close()
-        self.conn = pool_acquire(self.conn_key, self.identity, self.url)
+        self.conn = pool_acquire(self.conn_key, self.identity, self.url, self.tls)
         return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:

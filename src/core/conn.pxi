@@ -111,6 +111,7 @@ cdef enum ConnState:
     CS_NEW
     CS_BACKOFF      # waiting to retry after a failed attempt
     CS_CONNECTING
+    CS_TLS          # TLS handshake
     CS_HANDSHAKE
     CS_READY
     CS_BROKEN
@@ -134,6 +135,8 @@ cdef class Connection(Sink):
     cdef int attempts               # retries so far
     cdef long long retry_at
     cdef Url url
+    cdef TlsOptions tls
+    cdef SSL *ssl
     cdef bytes user, password
     cdef int connect_timeout_ms, command_timeout_ms
     cdef ConnState state
@@ -156,8 +159,7 @@ cdef class Connection(Sink):
             raise MemoryError()
 
     def __dealloc__(self):
-        if self.fd >= 0:
-            close(self.fd)
+        self.close_socket()
         if self.addrs != NULL:
             freeaddrinfo(self.addrs)
         free(self.rbuf)
@@ -168,14 +170,26 @@ cdef class Connection(Sink):
         cdef ssize_t n
         if self.state != CS_READY or not self.idle() or self.fd < 0:
             return False
+        if self.ssl != NULL:
+            # SSL_peek also consumes TLS records that carry no data (session tickets).
+            ERR_clear_error()
+            n = SSL_peek(self.ssl, &c, 1)
+            return n <= 0 and SSL_get_error(self.ssl, n) == SSL_ERROR_WANT_READ
         n = recv(self.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT)
         return n < 0 and errno == EAGAIN
 
-    cdef void close(self) noexcept:
-        """Close the socket now, and let go of the sink (which refers back to us)."""
+    cdef void close_socket(self) noexcept:
+        if self.ssl != NULL:
+            SSL_shutdown(self.ssl)      # one non-blocking try at a close_notify
+            SSL_free(self.ssl)
+            self.ssl = NULL
         if self.fd >= 0:
             close(self.fd)
             self.fd = -1
+
+    cdef void close(self) noexcept:
+        """Close the socket now, and let go of the sink (which refers back to us)."""
+        self.close_socket()
         self.state = CS_BROKEN
         self.reader.sink = None
 
@@ -228,6 +242,8 @@ cdef class Connection(Sink):
             self.dial()
         while self.state == CS_CONNECTING:
             self.await_connect()
+        while self.state == CS_TLS:
+            self.await_tls()
         if self.state == CS_HANDSHAKE:
             self.reader.sink = self
             while not self.idle():
@@ -246,9 +262,7 @@ cdef class Connection(Sink):
                 e.message += " (after %d retries)" % self.attempts
             return False
         self.attempts += 1
-        if self.fd >= 0:
-            close(self.fd)
-            self.fd = -1
+        self.close_socket()
         self.reader = Reader()
         self.out.size = 0
         self.out_pos = 0
@@ -315,9 +329,7 @@ cdef class Connection(Sink):
 
     cdef int next_address(self, int err) except -1:
         self.last_failure = strerror(err).decode('utf-8', 'replace')
-        if self.fd >= 0:
-            close(self.fd)
-            self.fd = -1
+        self.close_socket()
         self.addr = self.addr.ai_next
         return 0
 
@@ -340,7 +352,35 @@ cdef class Connection(Sink):
         return 0
 
     cdef int connected(self) except -1:
-        """Queue the handshake: AUTH [user] password when a password is set, SELECT db."""
+        """The socket is connected: TLS first for rediss://, then AUTH and SELECT."""
+        if self.url.scheme == 'rediss':
+            self.ssl = tls_new(self.tls, self.fd, self.url.host, self.url.where())
+            self.state = CS_TLS
+            return 0
+        return self.queue_handshake()
+
+    cdef int await_tls(self) except -1:
+        cdef int r, e
+        cdef long v
+        ERR_clear_error()
+        r = SSL_connect(self.ssl)
+        if r == 1:
+            return self.queue_handshake()
+        e = SSL_get_error(self.ssl, r)
+        if e == SSL_ERROR_WANT_READ or e == SSL_ERROR_WANT_WRITE:
+            if self.wait(RW_WAIT_READABLE if e == SSL_ERROR_WANT_READ else RW_WAIT_WRITABLE,
+                         self.deadline) == RW_WAIT_TIMEOUT:
+                raise CoreError(RW_ERR_CONNECT, "Redis at %s did not complete the TLS handshake within %d ms"
+                                % (self.url.where(), self.connect_timeout_ms))
+            return 0
+        v = SSL_get_verify_result(self.ssl)
+        if v != X509_V_OK:
+            raise tls_failure(self.url.where(), "certificate verification failed: "
+                              + X509_verify_cert_error_string(v).decode('utf-8', 'replace'))
+        raise tls_failure(self.url.where(), openssl_error("the server closed the connection during the handshake"))
+
+    cdef int queue_handshake(self) except -1:
+        """Queue AUTH [user] password when a password is set, and SELECT db."""
         self.state = CS_HANDSHAKE
         if self.password is not None:
             self.command(TAG_AUTH, 3 if self.user is not None else 2)
@@ -383,19 +423,70 @@ cdef class Connection(Sink):
             raise CoreError(RW_ERR_IO, "waiting for Redis at %s failed" % self.url.where())
         return r
 
+    cdef ssize_t io_send(self, const char *p, Py_ssize_t n, int *want) except -2:
+        """Bytes sent, or -1 with *want set to the readiness needed first."""
+        cdef ssize_t r
+        cdef int e
+        if self.ssl == NULL:
+            while True:
+                r = send(self.fd, p, n, MSG_NOSIGNAL)
+                if r >= 0:
+                    return r
+                if errno == EAGAIN:
+                    want[0] = RW_WAIT_WRITABLE
+                    return -1
+                if errno != EINTR:
+                    raise self.io_error(errno)
+        ERR_clear_error()
+        r = SSL_write(self.ssl, p, <int> min(n, 1 << 30))
+        if r > 0:
+            return r
+        return self.tls_want(r, want)
+
+    cdef ssize_t io_recv(self, char *p, Py_ssize_t n, int *want) except -2:
+        """Bytes read, 0 at the end of the stream, or -1 with *want set."""
+        cdef ssize_t r
+        if self.ssl == NULL:
+            while True:
+                r = recv(self.fd, p, n, 0)
+                if r >= 0:
+                    return r
+                if errno == EAGAIN:
+                    want[0] = RW_WAIT_READABLE
+                    return -1
+                if errno != EINTR:
+                    raise self.io_error(errno)
+        ERR_clear_error()
+        r = SSL_read(self.ssl, p, <int> n)
+        if r > 0:
+            return r
+        return self.tls_want(r, want)
+
+    cdef ssize_t tls_want(self, int r, int *want) except -2:
+        cdef int e = SSL_get_error(self.ssl, r)
+        if e == SSL_ERROR_WANT_READ:
+            want[0] = RW_WAIT_READABLE
+            return -1
+        if e == SSL_ERROR_WANT_WRITE:
+            want[0] = RW_WAIT_WRITABLE
+            return -1
+        if e == SSL_ERROR_ZERO_RETURN or (e == SSL_ERROR_SYSCALL and errno == 0):
+            return 0
+        if e == SSL_ERROR_SYSCALL:
+            raise self.io_error(errno)
+        self.state = CS_BROKEN
+        raise CoreError(RW_ERR_IO, "TLS connection to Redis at %s failed: %s"
+                        % (self.url.where(), openssl_error("unknown error")))
+
     cdef int flush(self) except -1:
         """Send what is queued, as far as the socket takes it without waiting."""
         cdef ssize_t n
+        cdef int want = 0
         while self.out_pos < self.out.size:
-            n = send(self.fd, self.out.data + self.out_pos, self.out.size - self.out_pos, MSG_NOSIGNAL)
-            if n > 0:
-                self.out_pos += n
-            elif errno == EINTR:
-                continue
-            elif errno == EAGAIN:
+            n = self.io_send(self.out.data + self.out_pos, self.out.size - self.out_pos, &want)
+            if n < 0:
                 return 0
-            else:
-                raise self.io_error(errno)
+            self.out_pos += n
         self.out.size = 0
         self.out_pos = 0
         return 0
@@ -405,22 +496,19 @@ cdef class Connection(Sink):
         cdef ssize_t n
         cdef int r
         cdef long long limit
+        cdef int want = 0
         while True:
             self.flush()
-            n = recv(self.fd, self.rbuf, RECV_SIZE, 0)
+            n = self.io_recv(self.rbuf, RECV_SIZE, &want)
             if n > 0:
                 return self.reader.feed(self.rbuf, n)
             if n == 0:
                 self.state = CS_BROKEN
                 raise CoreError(RW_ERR_IO, "Redis at %s closed the connection" % self.url.where())
-            if errno == EINTR:
-                continue
-            if errno != EAGAIN:
-                raise self.io_error(errno)
             limit = deadline
             if not limit and self.command_timeout_ms > 0:
                 limit = now_ms() + self.command_timeout_ms
-            r = self.wait(RW_WAIT_READABLE | (RW_WAIT_WRITABLE if self.out_pos < self.out.size else 0), limit)
+            r = self.wait(want | (RW_WAIT_WRITABLE if self.out_pos < self.out.size else 0), limit)
             if r == RW_WAIT_TIMEOUT:
                 self.state = CS_BROKEN
                 if deadline:

@@ -14,7 +14,7 @@ cdef tuple current_generation(object key):
     return (g_epoch, g_generation.get(key, 0))
 
 
-cdef Connection pool_acquire(object key, tuple identity, Url url):
+cdef Connection pool_acquire(object key, tuple identity, Url url, TlsOptions tls):
     """A cached connection for key dialled with identity, or a new one (not dialled yet)."""
     cdef Connection c = g_idle.pop(key, None)
     if c is not None:
@@ -27,7 +27,8 @@ cdef Connection pool_acquire(object key, tuple identity, Url url):
     c.generation = current_generation(key)
     c.identity = identity
     c.url = url
-    c.user, c.password, c.connect_timeout_ms, c.command_timeout_ms = identity[1:]
+    c.tls = tls
+    c.user, c.password, c.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
     return c
 
 

@@ -1,0 +1,143 @@
+"""rediss://: TLS with certificate and host-name verification, client certificates,
+and the explicit opt-out, against a redis-server with a TLS port."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from conftest import rows
+from redis_wrapper_tools.servers import Redis, free_port
+
+
+def openssl(*args, cwd):
+    subprocess.run(['openssl'] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope='module')
+def certs():
+    """A CA, a server certificate for localhost and 127.0.0.1, a client certificate,
+    and a second CA that signed none of them."""
+    d = tempfile.mkdtemp(prefix='rw-tls-')
+    os.chmod(d, 0o755)
+    for ca in ('ca', 'other_ca'):
+        openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=%s' % ca,
+                '-keyout', ca + '.key', '-out', ca + '.crt', cwd=d)
+    with open(os.path.join(d, 'san.ext'), 'w') as f:
+        f.write('subjectAltName = DNS:localhost, IP:127.0.0.1\n')
+    for name, cn in (('server', 'localhost'), ('client', 'redis-wrapper-client')):
+        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % cn,
+                '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
+        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
+                '-CAcreateserial', '-days', '2', '-out', name + '.crt',
+                *(['-extfile', 'san.ext'] if name == 'server' else []), cwd=d)
+    for f in os.listdir(d):
+        os.chmod(os.path.join(d, f), 0o644)
+    yield {name: os.path.join(d, name) for name in
+           ('ca.crt', 'other_ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key')}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def tls_redis(certs, auth_clients):
+    port = free_port()
+    server = Redis(extra_args=[
+        '--bind', '127.0.0.1', '127.0.0.2', '--tls-port', str(port),
+        '--tls-cert-file', certs['server.crt'], '--tls-key-file', certs['server.key'],
+        '--tls-ca-cert-file', certs['ca.crt'], '--tls-auth-clients', auth_clients]).start()
+    server.tls_port = port
+    server.client().rpush('l', 'secure')
+    return server
+
+
+@pytest.fixture(scope='module')
+def tls_server(certs):
+    server = tls_redis(certs, 'no')
+    yield server
+    server.stop()
+
+
+def make_server(db, name, url, **options):
+    opts = dict(options, conn_url=url)
+    db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
+    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
+        sql.Identifier(name), sql.SQL(', ').join(
+            sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(v)) for k, v in opts.items())))
+    db.execute(sql.SQL("create foreign table redis.{} (element text) server {} "
+                       "options (src_type 'list', src_key 'l')").format(
+        sql.Identifier(name + '_l'), sql.Identifier(name)))
+    return 'redis.%s_l' % name
+
+
+@pytest.mark.parametrize('host', ['localhost', '127.0.0.1'])
+def test_verified_tls(db, certs, tls_server, host):
+    t = make_server(db, 't_ok', 'rediss://%s:%d' % (host, tls_server.tls_port), tls_ca_file=certs['ca.crt'])
+    assert rows(db, 'select * from %s' % t) == [('secure',)]
+
+
+def test_tls_connection_is_cached(db, certs, tls_server):
+    c = tls_server.client()
+    before = {x['id'] for x in c.client_list()}
+    t = make_server(db, 't_cache', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
+    for _ in range(3):
+        assert rows(db, 'select * from %s' % t) == [('secure',)]
+    assert len([x for x in c.client_list() if x['id'] not in before]) == 1
+
+
+def test_unknown_ca_is_refused(db, certs, tls_server):
+    t = make_server(db, 't_ca', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['other_ca.crt'])
+    with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
+        db.execute('select * from %s' % t)
+    assert 'certificate verification failed' in str(e.value) and 'retries' not in str(e.value)
+
+
+def test_system_cas_do_not_know_our_ca(db, tls_server):
+    t = make_server(db, 't_sys', 'rediss://localhost:%d' % tls_server.tls_port)
+    with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
+        db.execute('select * from %s' % t)
+    assert 'certificate verification failed' in str(e.value)
+
+
+def test_host_name_mismatch_is_refused(db, certs, tls_server):
+    t = make_server(db, 't_host', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
+    with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
+        db.execute('select * from %s' % t)
+    assert 'certificate verification failed' in str(e.value) and 'mismatch' in str(e.value)
+
+
+def test_verification_can_be_turned_off(db, tls_server):
+    t = make_server(db, 't_noverify', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_verify='false')
+    assert rows(db, 'select * from %s' % t) == [('secure',)]
+
+
+def test_client_certificates(db, certs):
+    server = tls_redis(certs, 'yes')
+    try:
+        url = 'rediss://localhost:%d' % server.tls_port
+        t = make_server(db, 't_nocert', url, tls_ca_file=certs['ca.crt'])
+        with pytest.raises((psycopg.errors.FdwUnableToEstablishConnection, psycopg.errors.ConnectionFailure)):
+            db.execute('select * from %s' % t)
+        t = make_server(db, 't_cert', url, tls_ca_file=certs['ca.crt'],
+                        tls_cert_file=certs['client.crt'], tls_key_file=certs['client.key'])
+        assert rows(db, 'select * from %s' % t) == [('secure',)]
+    finally:
+        server.stop()
+
+
+def test_tls_to_a_plain_port_fails_cleanly(db, certs, tls_server):
+    t = make_server(db, 't_plain', 'rediss://localhost:%d' % tls_server.port, tls_ca_file=certs['ca.crt'],
+                    connect_timeout='2s')
+    with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
+        db.execute('select * from %s' % t)
+    # A plain redis-server waits for a line end that a TLS hello never sends.
+    assert 'Redis at localhost:%d did not complete the TLS handshake within 2000 ms' % tls_server.port \
+        in str(e.value)
+    assert rows(db, 'select 1') == [(1,)]
+
+
+def test_tls_paths_must_be_absolute(db):
+    with pytest.raises(psycopg.errors.FdwInvalidAttributeValue):
+        db.execute("create server t_rel foreign data wrapper redis_wrapper "
+                   "options (conn_url 'rediss://localhost', tls_ca_file 'ca.crt')")
