@@ -32,21 +32,42 @@ def test_statement_timeout_interrupts_a_blocked_read(db, r, paused):
     assert rows(db, 'select * from %s' % t) == [('x',)]
 
 
+def signal_after(pg, testdb, pid, function, delay=0.3):
+    """Call function(pid) from another session after delay; returns when it was sent."""
+    sent = []
+    other = pg.connect(testdb)
+
+    def send():
+        time.sleep(delay)
+        sent.append(time.monotonic())
+        other.execute('select %s(%%s)' % function, (pid,))
+        other.close()
+
+    threading.Thread(target=send).start()
+    return sent
+
+
 def test_cancel_interrupts_a_blocked_read(pg, testdb, db, r, paused):
     t = table(db, 'i_cancel', 'list', 'l')
     pid = db.execute('select pg_backend_pid()').fetchone()[0]
-
-    def cancel():
-        time.sleep(0.3)
-        with pg.connect(testdb) as other:
-            other.execute('select pg_cancel_backend(%s)', (pid,))
-
-    threading.Thread(target=cancel).start()
-    start = time.monotonic()
+    sent = signal_after(pg, testdb, pid, 'pg_cancel_backend')
     with pytest.raises(psycopg.errors.QueryCanceled):
         db.execute('select * from %s' % t)
-    assert time.monotonic() - start < 0.3 + 0.5
+    latency = time.monotonic() - sent[0]
+    print('cancel latency: %.1f ms' % (latency * 1000))
+    assert latency < 0.1
     assert rows(db, 'select * from %s' % t) == [('x',)]
+
+
+def test_terminate_interrupts_a_blocked_read(pg, testdb, db, r, paused):
+    t = table(db, 'i_terminate', 'list', 'l')
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+    sent = signal_after(pg, testdb, pid, 'pg_terminate_backend')
+    with pytest.raises(psycopg.OperationalError):
+        db.execute('select * from %s' % t)
+    assert time.monotonic() - sent[0] < 0.1
+    with pg.connect(testdb) as other:
+        assert rows(other, 'select count(*) from pg_stat_activity where pid = %s', pid) == [(0,)]
 
 
 def test_rollback_mid_scan_releases_the_scan(db, r):
