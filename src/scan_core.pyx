@@ -208,6 +208,31 @@ cdef class Scan:
         return 0
 
 
+def scan_rows(str url, int src_type, bytes key):
+    """A whole scan outside PostgreSQL, counting rows: the core-alone baseline
+    of ./dev bench (built as a Python extension there; unused in the query path)."""
+    cdef RwScanSpec spec
+    cdef RwBatch batch
+    cdef Scan s = Scan()
+    cdef long long rows = 0
+    encoded = url.encode()
+    memset(&spec, 0, sizeof(spec))
+    spec.url = encoded
+    spec.src_type = src_type
+    spec.key = key
+    spec.want[0] = spec.want[1] = 1
+    spec.tls_verify = 1
+    s.open(&spec)
+    try:
+        while True:
+            s.next_batch(&batch)
+            rows += batch.nrows
+            if batch.done:
+                return rows
+    finally:
+        s.conn.close()
+
+
 cdef void copy_text(char *dst, size_t size, object text) noexcept:
     """Copy text into a C buffer, truncated on a UTF-8 character boundary."""
     cdef bytes b

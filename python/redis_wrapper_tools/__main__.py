@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from . import build, demo
+from . import bench, build, demo
 
 
 def main(argv=None):
@@ -14,6 +14,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
+    sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
     sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
     args, pytest_args = parser.parse_known_args(argv)
     if pytest_args and args.command != 'test':
@@ -22,6 +23,8 @@ def main(argv=None):
     build.build_and_install(args.pg_config)
     if args.command == 'demo':
         demo.run(args.pg_config)
+    elif args.command == 'bench':
+        bench.run(args.pg_config)
     elif args.command == 'test':
         env = dict(os.environ, PG_CONFIG=args.pg_config)
         named = any(os.path.exists(a.split('::')[0]) for a in pytest_args if not a.startswith('-'))

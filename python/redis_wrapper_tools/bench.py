@@ -1,0 +1,178 @@
+"""`./dev bench`: our scans against the raw limit, in one run and alternating.
+
+For each case: (a) our foreign table, as count(col) (so the values are built)
+and as COPY to /dev/null; (b) the raw limit, the faster of two clients outside
+PostgreSQL: bench/raw_client.c, plain hiredis fetching the same data the
+fastest way Redis allows, and our scanning core alone; (c) PostgreSQL making
+as many text rows by itself.  Medians of the rounds, ratios ours/raw, and a
+fresh backend's peak memory growth.  Round trips here vary with CPU placement: compare only
+ratios taken in the same run."""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from . import build, spec_data
+from .servers import Postgres, Redis
+
+MILLION = 1_000_000
+# (case, src_type, key or pattern, column read by count(), rows)
+CASES = [
+    ('list 1M', 'list', 'b:list', 'element', MILLION),
+    ('set 1M', 'set', 'b:set', 'element', MILLION),
+    ('hash 1M', 'hash', 'b:hash', 'value', MILLION),
+    ('zset 1M', 'zset', 'b:zset', 'element', MILLION),
+    ('stream 200k', 'stream', 'b:stream', 'items', 200_000),
+    ('multi_hash 100k keys', 'multi_hash', 'h:*', 'items', 100_000),
+    ('multi_list 100k keys', 'multi_list', 'l:*', 'items', 100_000),
+]
+TARGETS = {'single': 1.3, 'pattern': 1.5}
+
+
+def load(client):
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, MILLION, 10_000):
+        chunk = range(start, start + 10_000)
+        pipe.rpush('b:list', *('element-%d' % i for i in chunk))
+        pipe.sadd('b:set', *('member-%d' % i for i in chunk))
+        pipe.hset('b:hash', mapping={'field-%d' % i: 'value-%d' % i for i in chunk})
+        pipe.zadd('b:zset', {'member-%d' % i: i for i in chunk})
+        pipe.execute()
+    for i in range(200_000):
+        pipe.xadd('b:stream', {'sensor': i % 100, 'value': i, 'unit': 'C'})
+        if i % 10_000 == 9_999:
+            pipe.execute()
+    for i in range(100_000):
+        pipe.hset('h:%d' % i, mapping={'id': i, 'name': 'user-%d' % i, 'plan': 'free'})
+        pipe.rpush('l:%d' % i, *('item-%d' % j for j in range(5)))
+        if i % 10_000 == 9_999:
+            pipe.execute()
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def peak_growth_kb(pg, warm_sql, sql):
+    """Peak RSS growth of a fresh backend running sql, after warm_sql has started Python."""
+    with pg.connect() as conn:
+        conn.execute(warm_sql).fetchall()
+        return _peak_growth_kb(conn, sql)
+
+
+def _peak_growth_kb(conn, sql):
+    pid = conn.execute('select pg_backend_pid()').fetchone()[0]
+    with open('/proc/%d/clear_refs' % pid, 'w') as f:
+        f.write('5')
+    status = lambda: dict(line.split(':', 1) for line in open('/proc/%d/status' % pid))  # noqa: E731
+    before = int(status()['VmRSS'].split()[0])
+    conn.execute(sql).fetchall()
+    return int(status()['VmHWM'].split()[0]) - before
+
+
+def python_start_ms(pg):
+    samples = []
+    call = "select redis_fdw_validator(array['conn_url=redis://x'], 'pg_foreign_server'::regclass::oid)"
+    for _ in range(15):
+        with pg.connect() as conn:
+            conn.execute('select 1')
+            first = timed(lambda: conn.execute(call))
+            second = timed(lambda: conn.execute(call))
+            samples.append(first - second)
+    return statistics.median(samples)
+
+
+SOURCE_TYPES = ['list', 'set', 'hash', 'zset', 'stream', 'multi_list', 'multi_set', 'multi_hash', 'multi_zset']
+
+
+def run(pg_config_path='pg_config', rounds=5, out=sys.stdout):
+    build_dir = build.build_dir(pg_config_path)
+    raw_client = os.path.join(build_dir, 'raw_client')
+    sys.path.insert(0, build_dir)
+    import redis_wrapper_core as core
+    pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
+    rd = Redis().start()
+    try:
+        print('loading the data set ...', file=sys.stderr, flush=True)
+        load(rd.client())
+        conn = pg.connect()
+        conn.execute(spec_data.SETUP_SQL.format(conn_url=rd.url))
+        for case, src_type, key, column, _ in CASES:
+            columns = {'hash': 'key text, value text', 'stream': 'id text, items jsonb'}.get(
+                src_type, 'key text, items jsonb' if src_type.startswith('multi_') else 'element text')
+            conn.execute("create foreign table redis.%s (%s) server redis_server "
+                         "options (src_type '%s', src_key '%s')" % (table_name(case), columns, src_type, key))
+
+        conn.execute("create foreign table redis.bench_warm (element text) server redis_server "
+                     "options (src_type 'list', src_key 'no-such-key')")
+        results = []
+        for case, src_type, key, column, nrows in CASES:
+            t = 'redis.' + table_name(case)
+            count_sql = 'select count(%s) from %s' % (column, t)
+            copy_sql = "copy (select * from %s) to '/dev/null'" % t
+            local_sql = 'select count(x) from (select i::text as x from generate_series(1, %d) i) s' % nrows
+            got = conn.execute(count_sql).fetchone()[0]
+            if got != nrows:
+                raise RuntimeError('%s: %d rows, expected %d' % (case, got, nrows))
+            samples = {'count': [], 'copy': [], 'hiredis': [], 'core': [], 'local': []}
+            for _ in range(rounds):
+                samples['count'].append(timed(lambda: conn.execute(count_sql).fetchall()))
+                samples['copy'].append(timed(lambda: conn.execute(copy_sql)))
+                raw = subprocess.run([raw_client, '127.0.0.1', str(rd.port), src_type, key],
+                                     check=True, capture_output=True, text=True).stdout.split()
+                if int(raw[1]) != nrows:
+                    raise RuntimeError('%s: raw client read %s rows' % (case, raw[1]))
+                samples['hiredis'].append(float(raw[0]))
+                core_rows = []
+                samples['core'].append(timed(lambda: core_rows.append(
+                    core.scan_rows(rd.url, SOURCE_TYPES.index(src_type), key.encode()))))
+                if core_rows != [nrows]:
+                    raise RuntimeError('%s: the core alone read %s rows' % (case, core_rows))
+                samples['local'].append(timed(lambda: conn.execute(local_sql).fetchall()))
+            medians = {k: statistics.median(v) for k, v in samples.items()}
+            medians['raw'] = min(medians['hiredis'], medians['core'])
+            medians['memory_kb'] = peak_growth_kb(pg, 'select count(*) from redis.bench_warm', count_sql)
+            results.append((case, src_type, nrows, medians))
+
+        list_table = 'redis.' + table_name(CASES[0][0])
+        limit1 = statistics.median(timed(lambda: conn.execute('select * from %s limit 1' % list_table).fetchall())
+                                   for _ in range(50))
+        start_ms = python_start_ms(pg)
+        report(results, limit1, start_ms, out)
+    finally:
+        rd.stop()
+        pg.stop()
+
+
+def table_name(case):
+    return 'bench_' + case.split()[0]
+
+
+def report(results, limit1, start_ms, out):
+    head = '%-22s %9s %10s %10s %10s %10s %10s %11s %10s %10s' % (
+        'case', 'rows', 'ours count', 'ours copy', 'hiredis', 'core only', 'pg local',
+        'count/raw', 'copy/raw', 'peak mem')
+    print(head, file=out)
+    print('-' * len(head), file=out)
+    failed = []
+    for case, src_type, nrows, m in results:
+        target = TARGETS['pattern' if src_type.startswith('multi_') else 'single']
+        ratio_count, ratio_copy = m['count'] / m['raw'], m['copy'] / m['raw']
+        print('%-22s %9d %8.1fms %8.1fms %8.1fms %8.1fms %8.1fms %6.2f %-4s %6.2f %-3s %7.1fMB' % (
+            case, nrows, m['count'], m['copy'], m['hiredis'], m['core'], m['local'],
+            ratio_count, 'ok' if ratio_count <= target else 'MISS',
+            ratio_copy, 'ok' if ratio_copy <= target else 'MISS', m['memory_kb'] / 1024), file=out)
+        if ratio_count > target or ratio_copy > target:
+            failed.append(case)
+        if m['memory_kb'] > 16 * 1024:
+            failed.append(case + ' memory')
+    print(file=out)
+    print('LIMIT 1 on the 1M list: %.2f ms (target 2 ms)' % limit1, file=out)
+    print('Python start in a fresh backend: %.2f ms (target 10 ms)' % start_ms, file=out)
+    print('raw = the faster of hiredis and our core alone, both outside PostgreSQL', file=out)
+    print('targets: single-key scans <= %.1fx raw, pattern scans <= %.1fx raw, peak memory <= 16 MB'
+          % (TARGETS['single'], TARGETS['pattern']), file=out)
+    print('missed: %s' % (', '.join(failed) if failed else 'none'), file=out)
