@@ -86,8 +86,19 @@ typedef struct RwScanSpec
  * then the Redis key the row came from (for error messages).  A cell is a
  * slice of base; len < 0 means SQL NULL (or "not built", for unused columns);
  * a key cell with len < 0 means the table's own src_key.  Cells are
- * NUL-terminated and stay valid until the next call on the same scan.
+ * NUL-terminated and stay valid until the next call on the same scan.  A text
+ * cell (not a JSON one) starts 4-byte aligned after RW_TEXT_HEADER spare bytes
+ * that the C side may overwrite with a varlena header.
  */
+#define RW_TEXT_HEADER 4
+
+/*
+ * An items cell (the jsonb columns) is a list of strings, 4-byte aligned:
+ * int32 kind ('[' for a JSON array of them, '{' for an object of pairs),
+ * int32 count, then each string as int32 length and its bytes, padded to 4.
+ */
+#define RW_ITEMS_ARRAY '['
+#define RW_ITEMS_OBJECT '{'
 #define RW_CELLS_PER_ROW (RW_MAX_COLUMNS + 1)
 #define RW_KEY_CELL RW_MAX_COLUMNS
 
@@ -99,7 +110,7 @@ typedef struct RwCell
 
 typedef struct RwBatch
 {
-	const char *base;
+	char	   *base;
 	const RwCell *cells;
 	int64_t		nrows;
 	int			done;			/* no rows follow this batch */

@@ -9,7 +9,6 @@
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "foreign/fdwapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "optimizer/optimizer.h"
@@ -17,7 +16,6 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -44,7 +42,7 @@ typedef struct RwScanState
 	int64		next_row;		/* next row of batch to return */
 	bool		fetched;		/* batch holds the core's latest answer */
 	const RwCell *row;			/* row being converted, for error context */
-	MemoryContext row_cxt;		/* Datums of the current row */
+	MemoryContext row_cxt;		/* the current row's jsonb Datums */
 	MemoryContextCallback release;
 } RwScanState;
 
@@ -268,18 +266,6 @@ row_context(void *arg)
 				   st->opts.src_key, st->opts.relname);
 }
 
-static Datum
-cell_datum(RwScanState *st, const RwCell *cell, bool json)
-{
-	const char *p = st->batch.base + cell->off;
-
-	/* Redis holds bytes: only text valid in the database encoding gets in. */
-	pg_verify_mbstr(GetDatabaseEncoding(), p, (int) cell->len, false);
-	if (json)
-		return DirectFunctionCall1(jsonb_in, CStringGetDatum(p));
-	return PointerGetDatum(cstring_to_text_with_len(p, (int) cell->len));
-}
-
 static TupleTableSlot *
 redisIterateForeignScan(ForeignScanState *node)
 {
@@ -290,8 +276,8 @@ redisIterateForeignScan(ForeignScanState *node)
 	MemoryContext old;
 
 	ExecClearTuple(slot);
+	/* Only jsonb Datums are allocated: text ones are the batch's own cells. */
 	MemoryContextReset(st->row_cxt);
-
 	while (!st->fetched || st->next_row >= st->batch.nrows)
 	{
 		if (st->fetched && st->batch.done)
@@ -312,7 +298,7 @@ redisIterateForeignScan(ForeignScanState *node)
 
 		slot->tts_isnull[i] = col < 0 || st->row[col].len < 0;
 		slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 :
-			cell_datum(st, &st->row[col], st->is_json[col]);
+			rw_cell_datum(st->batch.base, &st->row[col], st->is_json[col]);
 	}
 	MemoryContextSwitchTo(old);
 	error_context_stack = context.previous;

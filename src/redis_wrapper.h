@@ -35,6 +35,9 @@ typedef struct RwTableOptions
 extern void rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts);
 extern const char *rw_src_type_name(int src_type);
 
+/* cells.c */
+extern Datum rw_cell_datum(char *base, const RwCell *cell, bool json);
+
 /* columns.c: the column shape each source type yields */
 extern bool rw_column_is_json(int src_type, int column);
 extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,

@@ -8,7 +8,7 @@ PostgreSQL-side code turns it into an ereport.  Nothing here calls PostgreSQL
 except through the wait function fdw.c installs (see conn.pxi)."""
 
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint64_t, int32_t
 
 cdef extern from "core_api.h":
     ctypedef enum RwStatus:
@@ -66,7 +66,7 @@ cdef extern from "core_api.h":
         long long off
         long long len
     ctypedef struct RwBatch:
-        const char *base
+        char *base
         const RwCell *cells
         long long nrows
         int done
@@ -95,7 +95,6 @@ class Interrupted(Exception):
 
 
 include "core/buffers.pxi"
-include "core/jsonenc.pxi"
 include "core/resp.pxi"
 include "core/url.pxi"
 include "core/tls.pxi"
@@ -137,7 +136,6 @@ cdef class Scan:
         self.rows = Rows()
         for i in range(RW_MAX_COLUMNS):
             self.rows.want[i] = spec.want[i] != 0
-        self.rows.begin()
         self.src_type = spec.src_type
         self.key = spec.key
         self.by_scan = spec.fetch_by_scan != 0

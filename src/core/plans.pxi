@@ -161,7 +161,6 @@ cdef class StreamPlan(SingleKeyPlan):
     """stream: XRANGE batches, each starting just after the last id seen."""
     cdef ByteBuf last_id
     cdef long long chunk, asked, received
-    cdef bint is_field
 
     def __cinit__(self):
         self.last_id = ByteBuf()
@@ -188,8 +187,7 @@ cdef class StreamPlan(SingleKeyPlan):
         elif depth == 1:
             self.rows.begin()
         elif depth == 2:
-            self.is_field = True
-            self.rows.json_open(1, b'{')
+            self.rows.items_open(1, b'{')
         return 0
 
     cdef int on_nil(self, int tag, int depth) except -1:
@@ -206,19 +204,15 @@ cdef class StreamPlan(SingleKeyPlan):
             self.last_id.append(p, n)
         elif depth != 3:
             raise unexpected_reply()
-        elif self.is_field:
-            self.rows.json_key(p, n)
-            self.is_field = False
         else:
-            self.rows.json_value(p, n)
-            self.is_field = True
+            self.rows.item(p, n)
         return 0
 
     cdef int on_end(self, int tag, int depth) except -1:
         if tag != T_FETCH:
             return 0
         if depth == 2:
-            self.rows.json_close(b'}')
+            self.rows.items_close()
         elif depth == 1:
             self.rows.commit()
         return 0
@@ -237,7 +231,7 @@ cdef class PatternPlan(Plan):
     cdef bint ranged, pairs
     cdef ByteBuf cursor
     cdef SliceQueue keys
-    cdef bint in_row, is_field
+    cdef bint in_row
 
     def __cinit__(self):
         self.cursor = ByteBuf()
@@ -275,10 +269,8 @@ cdef class PatternPlan(Plan):
             k = self.keys.front(&n)
             self.rows.begin()
             self.rows.key(k, n)
-            self.rows.key_is_column()
-            self.rows.json_open(1, b'{' if self.pairs else b'[')
+            self.rows.items_open(1, b'{' if self.pairs else b'[')
             self.in_row = True
-            self.is_field = True
         return 0
 
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
@@ -299,19 +291,13 @@ cdef class PatternPlan(Plan):
             pass        # the key changed type after SCAN saw it: skip it
         elif depth != 1:
             raise unexpected_reply()
-        elif not self.pairs:
-            self.rows.json_item(p, n)
-        elif self.is_field:
-            self.rows.json_key(p, n)
-            self.is_field = False
         else:
-            self.rows.json_value(p, n)
-            self.is_field = True
+            self.rows.item(p, n)
         return 0
 
     cdef int on_end(self, int tag, int depth) except -1:
         if tag == T_KEY_FETCH and depth == 0 and self.in_row:
-            self.rows.json_close(b'}' if self.pairs else b']')
+            self.rows.items_close()
             self.rows.commit()
             self.in_row = False
         return 0

@@ -1,16 +1,21 @@
 # The rows of one batch, as cells (offset, length) into one arena that is reused
 # batch after batch.  A row still being built when a batch is handed out (its
 # reply only partly received) is moved to the front of the arena for the next.
+# Text cells start 4-aligned after 4 spare bytes, where fdw.c writes a varlena
+# header: the Datum is the cell itself, with no copy.
+
+cdef enum:
+    TEXT_HEADER = 4
 
 cdef class Rows:
     cdef ByteBuf arena
     cdef RwCell *cells
     cdef Py_ssize_t nrows, cap
-    cdef RwCell cur[RW_CELLS_PER_ROW]
+    cdef RwCell *cur                # the row being built: cells[nrows]
+    cdef bint building
     cdef Py_ssize_t committed       # arena bytes that belong to finished rows
     cdef bint want[RW_MAX_COLUMNS]
-    cdef int json_col               # the cell a JSON value is being written to
-    cdef bint json_first
+    cdef int items_col              # the cell an items list is being written to
 
     def __cinit__(self):
         self.arena = ByteBuf()
@@ -18,70 +23,8 @@ cdef class Rows:
     def __dealloc__(self):
         free(self.cells)
 
-    cdef void begin(self) noexcept:
+    cdef int begin(self) except -1:
         cdef int i
-        for i in range(RW_CELLS_PER_ROW):
-            self.cur[i].off = -1
-            self.cur[i].len = -1
-
-    cdef int store(self, int cell, const char *p, Py_ssize_t n) except -1:
-        self.cur[cell].off = self.arena.size
-        self.arena.append(p, n)
-        self.arena.put(0)
-        self.cur[cell].len = n
-        return 0
-
-    cdef inline int text(self, int col, const char *p, Py_ssize_t n) except -1:
-        if self.want[col]:
-            self.store(col, p, n)
-        return 0
-
-    cdef int key(self, const char *p, Py_ssize_t n) except -1:
-        """The row's Redis key: for messages, and as column 0 where that is the key."""
-        self.store(RW_KEY_CELL, p, n)
-        return 0
-
-    cdef inline void key_is_column(self) noexcept:
-        if self.want[0]:
-            self.cur[0] = self.cur[RW_KEY_CELL]
-
-    # JSON values: an array of strings or an object of string pairs.
-    cdef int json_open(self, int col, char opener) except -1:
-        self.json_col = col
-        self.json_first = True
-        if self.want[col]:
-            self.cur[col].off = self.arena.size
-            self.arena.put(opener)
-        return 0
-
-    cdef inline int json_item(self, const char *p, Py_ssize_t n) except -1:
-        if self.want[self.json_col]:
-            if not self.json_first:
-                self.arena.put(b',')
-            self.json_first = False
-            json_string(self.arena, p, n)
-        return 0
-
-    cdef inline int json_key(self, const char *p, Py_ssize_t n) except -1:
-        if self.want[self.json_col]:
-            self.json_item(p, n)
-            self.arena.put(b':')
-        return 0
-
-    cdef inline int json_value(self, const char *p, Py_ssize_t n) except -1:
-        if self.want[self.json_col]:
-            json_string(self.arena, p, n)
-        return 0
-
-    cdef int json_close(self, char closer) except -1:
-        cdef int col = self.json_col
-        if self.want[col]:
-            self.arena.put(closer)
-            self.arena.put(0)
-            self.cur[col].len = self.arena.size - 1 - self.cur[col].off
-        return 0
-
-    cdef int commit(self) except -1:
         cdef RwCell *c
         if self.nrows == self.cap:
             c = <RwCell *> realloc(self.cells, sizeof(RwCell) * RW_CELLS_PER_ROW * (self.cap * 2 + 256))
@@ -89,24 +32,99 @@ cdef class Rows:
                 raise MemoryError()
             self.cells = c
             self.cap = self.cap * 2 + 256
-        memcpy(self.cells + self.nrows * RW_CELLS_PER_ROW, self.cur, sizeof(self.cur))
+        self.cur = self.cells + self.nrows * RW_CELLS_PER_ROW
+        for i in range(RW_CELLS_PER_ROW):
+            self.cur[i].off = -1
+            self.cur[i].len = -1
+        self.building = True
+        return 0
+
+    cdef inline int text(self, int col, const char *p, Py_ssize_t n) except -1:
+        cdef Py_ssize_t start
+        if self.want[col]:
+            start = ((self.arena.size + 3) & ~3) + TEXT_HEADER
+            if start + n + 1 > self.arena.cap:
+                self.arena.grow(start + n + 1 - self.arena.size)
+            memcpy(self.arena.data + start, p, n)
+            self.arena.data[start + n] = 0
+            self.arena.size = start + n + 1
+            self.cur[col].off = start
+            self.cur[col].len = n
+        return 0
+
+    cdef int key(self, const char *p, Py_ssize_t n) except -1:
+        """The row's Redis key, for messages; a text cell, as it is column 0 where asked."""
+        cdef bint want = self.want[0]
+        self.want[0] = True
+        self.text(0, p, n)
+        self.want[0] = want
+        self.cur[RW_KEY_CELL] = self.cur[0]
+        if not want:
+            self.cur[0].off = self.cur[0].len = -1
+        return 0
+
+    # items cells (jsonb): a list of strings, read by fdw.c as a JSON array or,
+    # in pairs, as an object.  Layout, 4-aligned: int32 kind ('[' or '{'),
+    # int32 count, then each string as int32 length and bytes, padded to 4.
+    cdef int items_open(self, int col, char kind) except -1:
+        cdef Py_ssize_t start
+        cdef int32_t *head
+        self.items_col = col
+        if self.want[col]:
+            start = (self.arena.size + 3) & ~3
+            if start + 8 > self.arena.cap:
+                self.arena.grow(start + 8 - self.arena.size)
+            head = <int32_t *> (self.arena.data + start)
+            head[0] = kind
+            head[1] = 0
+            self.arena.size = start + 8
+            self.cur[col].off = start
+        return 0
+
+    cdef inline int item(self, const char *p, Py_ssize_t n) except -1:
+        cdef int col = self.items_col
+        cdef Py_ssize_t start
+        if self.want[col]:
+            if n > 0x7FFFFFFF:
+                raise CoreError(RW_ERR_INTERNAL, "a Redis string over 2 GB cannot go into jsonb")
+            start = self.arena.size
+            if start + 4 + n + 3 > self.arena.cap:
+                self.arena.grow(4 + n + 3)
+            (<int32_t *> (self.arena.data + start))[0] = <int32_t> n
+            memcpy(self.arena.data + start + 4, p, n)
+            self.arena.size = (start + 4 + n + 3) & ~3
+            (<int32_t *> (self.arena.data + self.cur[col].off))[1] += 1
+        return 0
+
+    cdef int items_close(self) except -1:
+        cdef int col = self.items_col
+        if self.want[col]:
+            self.cur[col].len = self.arena.size - self.cur[col].off
+        return 0
+
+    cdef inline int commit(self) except -1:
         self.nrows += 1
         self.committed = self.arena.size
+        self.building = False
         return 0
 
     cdef void next_batch(self) noexcept:
         """Drop the handed-out rows, keeping the part of a row still being built."""
         cdef int i
-        cdef Py_ssize_t shift = self.committed
+        # Keep the arena's 4-alignment, which text cells rely on.
+        cdef Py_ssize_t shift = self.committed & ~3
         self.arena.drop_front(shift)
-        for i in range(RW_CELLS_PER_ROW):
-            if self.cur[i].off >= shift:
-                self.cur[i].off -= shift
-        self.committed = 0
+        if self.building:
+            memmove(self.cells, self.cur, sizeof(RwCell) * RW_CELLS_PER_ROW)
+            self.cur = self.cells
+            for i in range(RW_CELLS_PER_ROW):
+                if self.cur[i].off >= shift:
+                    self.cur[i].off -= shift
+        self.committed -= shift
         self.nrows = 0
 
     cdef void clear(self) noexcept:
         self.arena.size = 0
         self.committed = 0
         self.nrows = 0
-        self.begin()
+        self.building = False
