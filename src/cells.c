@@ -19,31 +19,104 @@ text_datum(char *p, int64 len)
 	return PointerGetDatum(p - VARHDRSZ);
 }
 
+/* jsonb's key order: shorter first, then bytewise; equal keys by input order. */
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const JsonbPair *pa = a,
+			   *pb = b;
+	int			la = pa->key.val.string.len,
+				lb = pb->key.val.string.len;
+	int			c = (la != lb) ? (la > lb ? 1 : -1) :
+		memcmp(pa->key.val.string.val, pb->key.val.string.val, la);
+
+	return c ? c : (pa->order > pb->order ? 1 : -1);
+}
+
+#define INSERTION_SORT_MAX 32
+
+/* Sort pairs into jsonb's order and drop repeated keys, the last one winning. */
+static int
+sort_pairs(JsonbPair *pairs, int n)
+{
+	int			kept = 0;
+
+	if (n <= INSERTION_SORT_MAX)
+	{
+		for (int i = 1; i < n; i++)
+		{
+			JsonbPair	p = pairs[i];
+			int			j = i;
+
+			while (j > 0 && pair_cmp(&pairs[j - 1], &p) > 0)
+			{
+				pairs[j] = pairs[j - 1];
+				j--;
+			}
+			pairs[j] = p;
+		}
+	}
+	else
+		qsort(pairs, n, sizeof(JsonbPair), pair_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n && pairs[i].key.val.string.len == pairs[i + 1].key.val.string.len &&
+			memcmp(pairs[i].key.val.string.val, pairs[i + 1].key.val.string.val,
+				   pairs[i].key.val.string.len) == 0)
+			continue;
+		pairs[kept++] = pairs[i];
+	}
+	return kept;
+}
+
+/*
+ * A jsonb array or object built as a JsonbValue tree pointing into the cell,
+ * then serialised by PostgreSQL's own converter: no JSON text to lex, and no
+ * per-value push calls.
+ */
 static Datum
 items_datum(const char *p)
 {
 	const int32 *head = (const int32 *) p;
 	bool		object = head[0] == RW_ITEMS_OBJECT;
 	int32		count = head[1];
-	JsonbParseState *state = NULL;
-	JsonbValue	v;
-	JsonbValue *result;
+	JsonbValue *strings = palloc(sizeof(JsonbValue) * Max(count, 1));
+	JsonbValue	result;
 
 	p += 2 * sizeof(int32);
-	pushJsonbValue(&state, object ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
-	v.type = jbvString;
 	for (int32 i = 0; i < count; i++)
 	{
 		int32		len = *(const int32 *) p;
 
-		v.val.string.val = (char *) p + sizeof(int32);
-		v.val.string.len = len;
-		pg_verify_mbstr(GetDatabaseEncoding(), v.val.string.val, len, false);
-		pushJsonbValue(&state, !object ? WJB_ELEM : (i % 2 == 0) ? WJB_KEY : WJB_VALUE, &v);
+		strings[i].type = jbvString;
+		strings[i].val.string.val = (char *) p + sizeof(int32);
+		strings[i].val.string.len = len;
+		pg_verify_mbstr(GetDatabaseEncoding(), strings[i].val.string.val, len, false);
 		p += (sizeof(int32) + len + 3) & ~3;
 	}
-	result = pushJsonbValue(&state, object ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(result));
+	if (object)
+	{
+		int			npairs = count / 2;
+		JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(npairs, 1));
+
+		for (int i = 0; i < npairs; i++)
+		{
+			pairs[i].key = strings[2 * i];
+			pairs[i].value = strings[2 * i + 1];
+			pairs[i].order = i;
+		}
+		result.type = jbvObject;
+		result.val.object.pairs = pairs;
+		result.val.object.nPairs = sort_pairs(pairs, npairs);
+	}
+	else
+	{
+		result.type = jbvArray;
+		result.val.array.elems = strings;
+		result.val.array.nElems = count;
+		result.val.array.rawScalar = false;
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(&result));
 }
 
 Datum

@@ -53,6 +53,17 @@ def test_json_is_right_for_awkward_strings(db, r):
     assert [row[0] for row in rows(db, 'select element from %s' % table(db, 'j_text', 'list', 'j:list'))] == AWKWARD
 
 
+def test_json_objects_in_jsonb_order_with_the_last_duplicate_winning(db, r):
+    fields = ['k%d' % i for i in range(100)] + ['', 'a', 'bb', 'b', 'a\u00e9', '\u00e9']
+    r.hset('big:hash', mapping={f: 'v' + f for f in reversed(fields)})
+    got = rows(db, "select items, items::text from %s" % table(db, 'j_obj', 'multi_hash', 'big:hash'))
+    assert got[0][0] == {f: 'v' + f for f in fields}
+    assert got[0][1] == rows(db, "select %s::jsonb::text", got[0][1])[0][0]   # canonical text form
+    r.xadd('dup:stream', {'x': 1})
+    r.execute_command('XADD', 'dup:stream2', '*', 'a', '1', 'b', '2', 'a', '3')
+    assert rows(db, 'select items from %s' % table(db, 'j_dup', 'stream', 'dup:stream2')) == [({'a': '3', 'b': '2'},)]
+
+
 @pytest.mark.parametrize('src_type', ['list', 'multi_list'])
 def test_invalid_utf8_is_an_error_naming_the_key(db, r, src_type):
     r.rpush('bad:utf8', 'fine', b'\xff\xfe broken')
