@@ -5,7 +5,8 @@
  * needs the core: isolated (no environment, no user site, no site import) and
  * without Python signal handlers, since PostgreSQL owns SIGINT and friends.
  * If another extension (plpython3u) started the interpreter first, the core
- * module is created from its definition instead of through the inittab.
+ * module is created from its definition instead of through the inittab; on
+ * Python 3.12+ plpython3u, where installed, is asked to start it (see below).
  */
 #include "postgres.h"
 
@@ -17,7 +18,9 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 
 #include "redis_wrapper.h"
 
@@ -51,10 +54,45 @@ python_error_text(void)
 	return result;
 }
 
+/* Is plpython3u installed in this PostgreSQL? */
+static bool
+plpython_path(char *path, size_t size)
+{
+	snprintf(path, size, "%s/plpython3%s", pkglib_path, DLSUFFIX);
+	return access(path, R_OK) == 0;
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
 /*
- * plpython3u registers its plpy module before starting Python; once we have
- * started it, that registration comes too late on Python 3.12+.  So register
- * it for plpython3u, if that language is installed.
+ * plpython3u registers its plpy module with PyImport_AppendInittab when it
+ * starts Python, and from 3.12 on Python aborts the process if that happens
+ * after the interpreter is running.  So where plpython3u is installed, let it
+ * start the interpreter (by running "pass" through its inline handler, which
+ * needs neither the language in this database nor any privilege), and join.
+ */
+static bool
+start_through_plpython(void)
+{
+	char		path[MAXPGPATH];
+	PGFunction	inline_handler;
+	InlineCodeBlock *block;
+
+	if (!plpython_path(path, sizeof(path)))
+		return false;
+	inline_handler = load_external_function("$libdir/plpython3", "plpython3_inline_handler",
+											true, NULL);
+	block = makeNode(InlineCodeBlock);
+	block->source_text = "pass";
+	block->langOid = InvalidOid;
+	block->langIsTrusted = false;
+	block->atomic = true;
+	DirectFunctionCall1(inline_handler, PointerGetDatum(block));
+	return Py_IsInitialized();
+}
+#else
+/*
+ * Before 3.12, plpython3u's late registration of plpy still works, but only if
+ * the inittab knew it at start: register it for plpython3u, if installed.
  */
 static void
 register_plpy(void)
@@ -63,8 +101,7 @@ register_plpy(void)
 	void	   *lib;
 	PyObject   *(*init) (void);
 
-	snprintf(path, sizeof(path), "%s/plpython3%s", pkglib_path, DLSUFFIX);
-	if (access(path, R_OK) != 0)
+	if (!plpython_path(path, sizeof(path)))
 		return;
 	/* The flags PostgreSQL itself loads libraries with, so it shares this handle. */
 	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
@@ -74,6 +111,7 @@ register_plpy(void)
 	if (init != NULL)
 		PyImport_AppendInittab("plpy", init);
 }
+#endif
 
 static void
 start_interpreter(void)
@@ -81,7 +119,9 @@ start_interpreter(void)
 	PyConfig	config;
 	PyStatus	status;
 
+#if PY_VERSION_HEX < 0x030C0000
 	register_plpy();
+#endif
 	if (PyImport_AppendInittab(CORE_MODULE, PyInit_redis_wrapper_core) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -119,6 +159,10 @@ rw_python_start(void)
 
 	if (core_module != NULL)
 		return;
+#if PY_VERSION_HEX >= 0x030C0000
+	if (!Py_IsInitialized())
+		(void) start_through_plpython();
+#endif
 	if (!Py_IsInitialized())
 	{
 		start_interpreter();

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from . import bench, build, demo
+from . import bench, build, demo, matrix
 
 
 def main(argv=None):
@@ -15,11 +15,19 @@ def main(argv=None):
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
     sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
-    sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
+    test = sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
+    test.add_argument('--backend', choices=['local', 'containers'], default='local',
+                      help='local processes (default) or a container of --target')
+    test.add_argument('--target', choices=sorted(matrix.TARGETS), default='debian13')
+    sub.add_parser('test-matrix', help='the suite on every container target, as a table')
     args, pytest_args = parser.parse_known_args(argv)
-    if pytest_args and args.command != 'test':
+    if pytest_args and args.command not in ('test', 'test-matrix'):
         parser.error('unrecognized arguments: %s' % ' '.join(pytest_args))
 
+    if args.command == 'test-matrix':
+        return matrix.run_matrix(pytest_args)
+    if args.command == 'test' and args.backend == 'containers':
+        return matrix.run_one(args.target, pytest_args)
     build.build_and_install(args.pg_config)
     if args.command == 'demo':
         demo.run(args.pg_config)

@@ -128,7 +128,9 @@ class Redis:
         self.port = self.port or free_port()
         self.socket = os.path.join(self.dir, 'redis.sock')
         self.log = os.path.join(self.dir, 'redis.log')
-        args = [shutil.which('redis-server') or '/usr/bin/redis-server',
+        # RW_REDIS_SERVER picks another Redis-compatible server (valkey-server).
+        binary = os.environ.get('RW_REDIS_SERVER', 'redis-server')
+        args = [shutil.which(binary) or binary,
                 '--port', str(self.port), '--bind', '127.0.0.1', '--save', '',
                 '--appendonly', 'no', '--dir', self.dir, '--logfile', self.log,
                 '--unixsocket', self.socket, '--unixsocketperm', '777'] + self.extra_args

@@ -1,0 +1,153 @@
+"""The test suite in containers, one per target (./dev test-matrix, and
+./dev test --backend containers --target NAME).
+
+Each target is a podman image made from Debian's packages only: a debootstrap
+base imported into podman, then containers/<release>.Containerfile.  Images are
+tagged by the hash of what they are made from, so a rerun builds nothing.  A
+run mounts the checkout read-only, copies it in (without build outputs) and
+runs ./dev test there, with the tooling from Debian's packages."""
+import hashlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import build
+
+# target -> (Debian release, suite, environment of the run)
+TARGETS = {
+    'debian12': ('debian12', 'bookworm', {}),
+    'debian13': ('debian13', 'trixie', {}),
+    'debian13-valkey': ('debian13', 'trixie', {'RW_REDIS_SERVER': 'valkey-server'}),
+}
+MIRROR = 'http://deb.debian.org/debian'
+
+
+class NoEngine(Exception):
+    pass
+
+
+def podman(*args, **kw):
+    return subprocess.run(['podman'] + list(args), env=engine_env(), **kw)
+
+
+def engine_env():
+    """podman's settings for this host: runc (crun fails on this host's cgroup
+    layout) and default ulimits within the host's hard limits."""
+    conf = os.path.join(build.ROOT, 'build', 'containers.conf')
+    os.makedirs(os.path.dirname(conf), exist_ok=True)
+    def hard(kind, cap):
+        value = resource.getrlimit(kind)[1]
+        return cap if value == resource.RLIM_INFINITY else min(value, cap)
+    nofile, nproc = hard(resource.RLIMIT_NOFILE, 1 << 20), hard(resource.RLIMIT_NPROC, 32768)
+    with open(conf, 'w') as f:
+        f.write('[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]\n[engine]\nruntime = "runc"\n'
+                % (nofile, nofile, nproc, nproc))
+    return dict(os.environ, CONTAINERS_CONF=conf)
+
+
+def check_engine():
+    if shutil.which('podman') is None:
+        raise NoEngine('podman is not installed (./dev installs it as root: podman runc debootstrap)')
+    r = podman('info', capture_output=True, text=True)
+    if r.returncode != 0:
+        raise NoEngine('podman does not work here: %s' % (r.stderr.strip().splitlines() or ['?'])[-1])
+
+
+def image_exists(tag):
+    return podman('image', 'exists', tag).returncode == 0
+
+
+def base_image(suite):
+    tag = 'localhost/rw-base:%s' % suite
+    if image_exists(tag):
+        return tag
+    print('making the %s base image (debootstrap)...' % suite, file=sys.stderr, flush=True)
+    root = tempfile.mkdtemp(prefix='rw-%s-' % suite)
+    try:
+        subprocess.run(['debootstrap', '--variant=minbase', suite, root, MIRROR], check=True,
+                       stdout=subprocess.DEVNULL)
+        tar = subprocess.Popen(['tar', '-C', root, '-c', '.'], stdout=subprocess.PIPE)
+        podman('import', '-', tag, stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        tar.wait()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return tag
+
+
+def target_image(target):
+    release, suite, _ = TARGETS[target]
+    containerfile = os.path.join(build.ROOT, 'containers', release + '.Containerfile')
+    with open(containerfile, 'rb') as f:
+        digest = hashlib.sha256(f.read() + suite.encode()).hexdigest()[:12]
+    tag = 'localhost/rw-test:%s-%s' % (release, digest)
+    if not image_exists(tag):
+        base_image(suite)
+        print('building %s...' % tag, file=sys.stderr, flush=True)
+        podman('build', '-q', '-t', tag, '-f', containerfile, os.path.dirname(containerfile),
+               check=True, stdout=subprocess.DEVNULL)
+    return tag
+
+
+def run_target(target, pytest_args=(), capture=False):
+    """Run the suite in target's container; (exit code, output or None, seconds)."""
+    image = target_image(target)
+    env = TARGETS[target][2]
+    script = ('mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
+              '&& cd /src && ./dev test -p no:cacheprovider "$@"')
+    # SYS_PTRACE: the tests read the backends' /proc/PID/fd and reset their peak RSS.
+    args = ['run', '--rm', '--cap-add', 'SYS_PTRACE', '-v', '%s:/checkout:ro' % build.ROOT]
+    for k, v in env.items():
+        args += ['-e', '%s=%s' % (k, v)]
+    args += [image, 'sh', '-c', script, 'sh'] + list(pytest_args)
+    start = time.monotonic()
+    r = podman(*args, capture_output=capture, text=True)
+    return r.returncode, (r.stdout + r.stderr) if capture else None, time.monotonic() - start
+
+
+def summary(output):
+    """pytest's closing counts, e.g. '131 passed, 2 skipped'."""
+    for line in reversed(output.splitlines()):
+        m = re.search(r'=+ (.*(passed|failed|error).*) in [\d.]+s', line)
+        if m:
+            return m.group(1)
+    return 'no result (see the log)'
+
+
+def run_one(target, pytest_args):
+    try:
+        check_engine()
+    except NoEngine as e:
+        print('dev: %s' % e, file=sys.stderr)
+        return 1
+    code, _, seconds = run_target(target, pytest_args)
+    print('%s: exit %d after %.0f s' % (target, code, seconds))
+    return code
+
+
+def run_matrix(pytest_args=()):
+    try:
+        check_engine()
+    except NoEngine as e:
+        print('dev: cannot run the matrix: %s' % e, file=sys.stderr)
+        return 1
+    rows, failed = [], False
+    logdir = os.path.join(build.ROOT, 'build', 'matrix')
+    os.makedirs(logdir, exist_ok=True)
+    for target in TARGETS:
+        code, output, seconds = run_target(target, ['-q'] + list(pytest_args), capture=True)
+        with open(os.path.join(logdir, target + '.log'), 'w') as f:
+            f.write(output)
+        result = summary(output)
+        failed |= code != 0
+        rows.append((target, 'ok' if code == 0 else 'FAILED', result, seconds))
+        print('%s: %s (%s, %.0f s)' % rows[-1], file=sys.stderr, flush=True)
+    print('\n%-16s %-7s %-40s %8s' % ('target', 'result', 'tests', 'time'))
+    for target, status, result, seconds in rows:
+        print('%-16s %-7s %-40s %7.0fs' % (target, status, result, seconds))
+    print('logs: %s' % logdir)
+    return 1 if failed else 0
