@@ -31,8 +31,12 @@ class NoEngine(Exception):
     pass
 
 
+# podman by default; RW_CONTAINER_ENGINE=docker uses Docker's engine instead.
+ENGINE = os.environ.get('RW_CONTAINER_ENGINE', 'podman')
+
+
 def podman(*args, **kw):
-    return subprocess.run(['podman'] + list(args), env=engine_env(), **kw)
+    return subprocess.run([ENGINE] + list(args), env=engine_env(), **kw)
 
 
 def engine_env():
@@ -51,15 +55,15 @@ def engine_env():
 
 
 def check_engine():
-    if shutil.which('podman') is None:
-        raise NoEngine('podman is not installed (./dev installs it as root: podman runc debootstrap)')
+    if shutil.which(ENGINE) is None:
+        raise NoEngine('%s is not installed (as root, ./dev installs podman, runc and debootstrap)' % ENGINE)
     r = podman('info', capture_output=True, text=True)
     if r.returncode != 0:
-        raise NoEngine('podman does not work here: %s' % (r.stderr.strip().splitlines() or ['?'])[-1])
+        raise NoEngine('%s does not work here: %s' % (ENGINE, (r.stderr.strip().splitlines() or ['?'])[-1]))
 
 
 def image_exists(tag):
-    return podman('image', 'exists', tag).returncode == 0
+    return podman('image', 'inspect', tag, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
 def base_image(suite):
@@ -97,7 +101,11 @@ def run_target(target, pytest_args=(), capture=False):
     """Run the suite in target's container; (exit code, output or None, seconds)."""
     image = target_image(target)
     env = TARGETS[target][2]
-    script = ('mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
+    script = ('echo "versions: $(pg_config --version | cut -d" " -f1,2), Python $(python3 -c '
+              '"import platform; print(platform.python_version())"), hiredis '
+              '$(dpkg-query -W -f "\${Version}" libhiredis-dev | cut -d- -f1), '
+              '$(${RW_REDIS_SERVER:-redis-server} --version | cut -d" " -f1,3)" '
+              '&& mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
               '&& cd /src && ./dev test -p no:cacheprovider "$@"')
     # SYS_PTRACE: the tests read the backends' /proc/PID/fd and reset their peak RSS.
     args = ['run', '--rm', '--cap-add', 'SYS_PTRACE', '-v', '%s:/checkout:ro' % build.ROOT]
@@ -109,10 +117,17 @@ def run_target(target, pytest_args=(), capture=False):
     return r.returncode, (r.stdout + r.stderr) if capture else None, time.monotonic() - start
 
 
+def versions(output):
+    for line in output.splitlines():
+        if line.startswith('versions: '):
+            return line[len('versions: '):]
+    return '?'
+
+
 def summary(output):
     """pytest's closing counts, e.g. '131 passed, 2 skipped'."""
     for line in reversed(output.splitlines()):
-        m = re.search(r'=+ (.*(passed|failed|error).*) in [\d.]+s', line)
+        m = re.search(r'(\d+ (passed|failed|errors?)\b.*?) in [\d.]+s', line)
         if m:
             return m.group(1)
     return 'no result (see the log)'
@@ -142,12 +157,11 @@ def run_matrix(pytest_args=()):
         code, output, seconds = run_target(target, ['-q'] + list(pytest_args), capture=True)
         with open(os.path.join(logdir, target + '.log'), 'w') as f:
             f.write(output)
-        result = summary(output)
         failed |= code != 0
-        rows.append((target, 'ok' if code == 0 else 'FAILED', result, seconds))
-        print('%s: %s (%s, %.0f s)' % rows[-1], file=sys.stderr, flush=True)
-    print('\n%-16s %-7s %-40s %8s' % ('target', 'result', 'tests', 'time'))
-    for target, status, result, seconds in rows:
-        print('%-16s %-7s %-40s %7.0fs' % (target, status, result, seconds))
+        rows.append((target, 'ok' if code == 0 else 'FAILED', summary(output), seconds, versions(output)))
+        print('%s: %s (%s, %.0f s)' % rows[-1][:4], file=sys.stderr, flush=True)
+    print('\n%-16s %-7s %-26s %6s  %s' % ('target', 'result', 'tests', 'time', 'versions'))
+    for target, status, result, seconds, found in rows:
+        print('%-16s %-7s %-26s %5.0fs  %s' % (target, status, result, seconds, found))
     print('logs: %s' % logdir)
     return 1 if failed else 0
