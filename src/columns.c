@@ -123,7 +123,7 @@ redis_wrapper_check_table(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	rw_get_table_options(relid, false, &opts);
 	rel = table_open(relid, AccessShareLock);
-	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.src_type, NULL);
+	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.spec.src_type, NULL);
 	table_close(rel, AccessShareLock);
 	PG_RETURN_VOID();
 }

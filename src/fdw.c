@@ -116,7 +116,7 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	/* Wrong columns are reported now, before any Redis traffic. */
 	rw_get_table_options(foreigntableid, false, &opts);
 	rel = table_open(foreigntableid, NoLock);
-	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.src_type, NULL);
+	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.spec.src_type, NULL);
 	table_close(rel, NoLock);
 
 	baserel->rows = DEFAULT_ROWS;
@@ -178,7 +178,6 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	Relation	rel = node->ss.ss_currentRelation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	RwScanState *st;
-	RwScanSpec	spec;
 	RwError		err;
 	ListCell   *lc;
 
@@ -188,38 +187,24 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	st = palloc0(sizeof(RwScanState));
 	rw_get_table_options(RelationGetRelid(rel), true, &st->opts);
 	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
-	rw_map_columns(tupdesc, st->opts.relname, st->opts.src_type, st->attmap);
+	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
 
-	memset(&spec, 0, sizeof(spec));
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		st->is_json[c] = rw_column_is_json(st->opts.src_type, c);
+		st->is_json[c] = rw_column_is_json(st->opts.spec.src_type, c);
 	foreach(lc, (List *) linitial(plan->fdw_private))
 	{
 		int			attno = lfirst_int(lc);
 
 		for (int i = 0; i < tupdesc->natts; i++)
 			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
-				spec.want[st->attmap[i]] = 1;
+				st->opts.spec.want[st->attmap[i]] = 1;
 	}
-	spec.url = st->opts.conn_url;
-	spec.user = st->opts.user;
-	spec.password = st->opts.password;
-	spec.src_type = st->opts.src_type;
-	spec.key = st->opts.src_key;
-	spec.fetch_by_scan = st->opts.fetch_by_scan;
-	spec.conn_key = rw_connection_key(st->opts.serverid, st->opts.umid);
-	spec.connect_timeout_ms = st->opts.connect_timeout_ms;
-	spec.command_timeout_ms = st->opts.command_timeout_ms;
-	spec.tls_ca_file = st->opts.tls_ca_file;
-	spec.tls_cert_file = st->opts.tls_cert_file;
-	spec.tls_key_file = st->opts.tls_key_file;
-	spec.tls_verify = st->opts.tls_verify;
-	spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;
+	st->opts.spec.conn_key = rw_connection_key(st->opts.serverid, st->opts.umid);
 
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
 	rw_python_start();
-	if (rw_scan_open(&spec, &st->scan, &err) != RW_OK)
+	if (rw_scan_open(&st->opts.spec, &st->scan, &err) != RW_OK)
 		rw_raise(&err, st->opts.relname, st->opts.servername);
 
 	/* However the query ends, the core's scan (and its socket) goes with it. */
@@ -263,7 +248,7 @@ row_context(void *arg)
 				   st->batch.base + key->off, st->opts.relname);
 	else
 		errcontext("Redis key \"%s\" read through foreign table \"%s\"",
-				   st->opts.src_key, st->opts.relname);
+				   st->opts.spec.key, st->opts.relname);
 }
 
 static TupleTableSlot *
@@ -331,7 +316,7 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	char	   *source;
 
 	rw_get_table_options(RelationGetRelid(node->ss.ss_currentRelation), false, &opts);
-	source = psprintf("%s \"%s\"", rw_src_type_name(opts.src_type), opts.src_key);
+	source = psprintf("%s \"%s\"", rw_src_type_name(opts.spec.src_type), opts.spec.key);
 	ExplainPropertyText("Redis Source", source, es);
 }
 

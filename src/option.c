@@ -253,9 +253,10 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	char	   *url_id = NULL;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->src_type = -1;
-	opts->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-	opts->tls_verify = true;
+	opts->spec.src_type = -1;
+	opts->spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;
+	opts->spec.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	opts->spec.tls_verify = true;
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
@@ -265,51 +266,51 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 		DefElem    *def = (DefElem *) lfirst(cell);
 
 		if (strcmp(def->defname, "src_type") == 0)
-			opts->src_type = src_type_from_name(defGetString(def));
+			opts->spec.src_type = src_type_from_name(defGetString(def));
 		else if (strcmp(def->defname, "src_key") == 0)
-			opts->src_key = defGetString(def);
+			opts->spec.key = defGetString(def);
 		else if (strcmp(def->defname, "fetch") == 0)
-			opts->fetch_by_scan = strcmp(defGetString(def), "scan") == 0;
+			opts->spec.fetch_by_scan = strcmp(defGetString(def), "scan") == 0;
 	}
 	foreach(cell, server->options)
 	{
 		DefElem    *def = (DefElem *) lfirst(cell);
 
 		if (strcmp(def->defname, "conn_url") == 0)
-			opts->conn_url = defGetString(def);
+			opts->spec.url = defGetString(def);
 		else if (strcmp(def->defname, "conn_url_id") == 0)
 			url_id = defGetString(def);
 		else if (strcmp(def->defname, "connect_timeout") == 0)
-			opts->connect_timeout_ms = parse_timeout(def);
+			opts->spec.connect_timeout_ms = parse_timeout(def);
 		else if (strcmp(def->defname, "command_timeout") == 0)
-			opts->command_timeout_ms = parse_timeout(def);
+			opts->spec.command_timeout_ms = parse_timeout(def);
 		else if (strcmp(def->defname, "tls_ca_file") == 0)
-			opts->tls_ca_file = defGetString(def);
+			opts->spec.tls_ca_file = defGetString(def);
 		else if (strcmp(def->defname, "tls_cert_file") == 0)
-			opts->tls_cert_file = defGetString(def);
+			opts->spec.tls_cert_file = defGetString(def);
 		else if (strcmp(def->defname, "tls_key_file") == 0)
-			opts->tls_key_file = defGetString(def);
+			opts->spec.tls_key_file = defGetString(def);
 		else if (strcmp(def->defname, "tls_verify") == 0)
-			opts->tls_verify = defGetBoolean(def);
+			opts->spec.tls_verify = defGetBoolean(def);
 	}
 	foreach(cell, user_mapping_options(server->serverid, &opts->umid))
 	{
 		DefElem    *def = (DefElem *) lfirst(cell);
 
 		if (strcmp(def->defname, "user") == 0)
-			opts->user = defGetString(def);
+			opts->spec.user = defGetString(def);
 		else if (strcmp(def->defname, "password") == 0)
-			opts->password = defGetString(def);
+			opts->spec.password = defGetString(def);
 	}
 
 	/* The validator guarantees these; catalogs edited by hand might not. */
-	if (opts->src_type < 0 || opts->src_key == NULL)
+	if (opts->spec.src_type < 0 || opts->spec.key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
 	if (resolve_url && url_id != NULL)
-		opts->conn_url = rw_vault_secret(url_id);
-	if (resolve_url && opts->conn_url == NULL)
+		opts->spec.url = rw_vault_secret(url_id);
+	if (resolve_url && opts->spec.url == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has neither conn_url nor conn_url_id", opts->servername)));

@@ -10,21 +10,14 @@
 #include "access/tupdesc.h"
 #include "core_api.h"
 
-/* Everything a scan needs to know about one foreign table (option.c). */
+/*
+ * One foreign table's effective options (option.c): what the core needs, as
+ * the RwScanSpec handed to it, and what PostgreSQL-side code needs.  Strings
+ * point into the catalog entries' option lists, palloc'd in the caller's context.
+ */
 typedef struct RwTableOptions
 {
-	int			src_type;		/* RwSourceType */
-	char	   *src_key;
-	bool		fetch_by_scan;	/* fetch 'scan': SSCAN/HSCAN */
-	char	   *conn_url;		/* resolved from conn_url_id when that is set */
-	char	   *user;			/* from the user mapping, or NULL */
-	char	   *password;		/* from the user mapping, or NULL */
-	int			connect_timeout_ms;
-	int			command_timeout_ms;
-	char	   *tls_ca_file;
-	char	   *tls_cert_file;
-	char	   *tls_key_file;
-	bool		tls_verify;
+	RwScanSpec	spec;			/* url resolved from conn_url_id when set */
 	char	   *relname;
 	char	   *servername;
 	Oid			serverid;

@@ -5,6 +5,7 @@ import re
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from redis_wrapper_tools import spec_data
 from redis_wrapper_tools.servers import Postgres, Redis
@@ -68,6 +69,20 @@ def table(db, name, src_type, src_key, columns=None, server='redis_server'):
     return 'redis.' + name
 
 
+def server_with_table(db, name, url, **options):
+    """(Re)create server <name> with conn_url url and options, and a list table
+    redis.<name>_l on key 'l'; returns the table's name."""
+    opts = dict(options, conn_url=url)
+    db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
+    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
+        sql.Identifier(name), sql.SQL(', ').join(
+            sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(str(v))) for k, v in opts.items())))
+    db.execute(sql.SQL("create foreign table redis.{} (element text) server {} "
+                       "options (src_type 'list', src_key 'l')").format(
+        sql.Identifier(name + '_l'), sql.Identifier(name)))
+    return 'redis.%s_l' % name
+
+
 def rows(db, sql, *args):
     return db.execute(sql, args or None).fetchall()
 
@@ -94,4 +109,4 @@ def sqlstate_of(excinfo):
     return excinfo.value.sqlstate
 
 
-__all__ = ['table', 'rows', 'peak_growth_kb', 'psycopg']
+__all__ = ['table', 'rows', 'peak_growth_kb', 'server_with_table', 'psycopg']

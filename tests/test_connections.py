@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import rows
+from conftest import rows, server_with_table
 from fake_servers import FakeServer
 from redis_wrapper_tools.servers import Redis, free_port
 
@@ -21,19 +21,6 @@ def own_redis():
     server = Redis().start()
     yield server
     server.stop()
-
-
-def make_server(db, name, url, **options):
-    opts = dict(options, conn_url=url)
-    db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
-    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
-        sql.Identifier(name),
-        sql.SQL(', ').join(sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(str(v)))
-                           for k, v in opts.items())))
-    db.execute(sql.SQL("create foreign table {}.{} (element text) server {} "
-                       "options (src_type 'list', src_key 'l')").format(
-        sql.Identifier('redis'), sql.Identifier(name + '_l'), sql.Identifier(name)))
-    return 'redis.%s_l' % name
 
 
 def our_clients(client, before):
@@ -56,7 +43,7 @@ def error_text(e):
 def test_unix_socket_with_db(db, own_redis):
     c = own_redis.client(db=2)
     c.rpush('l', 'via', 'socket')
-    t = make_server(db, 'c_unix', 'unix://%s?db=2' % own_redis.socket)
+    t = server_with_table(db, 'c_unix', 'unix://%s?db=2' % own_redis.socket)
     assert rows(db, 'select * from %s' % t) == [('via',), ('socket',)]
 
 
@@ -68,7 +55,7 @@ def test_ipv6_host(db):
     server = Redis(extra_args=['--bind', '127.0.0.1', '::1']).start()
     try:
         server.client().rpush('l', 'six')
-        t = make_server(db, 'c_ipv6', 'redis://[::1]:%d/0' % server.port)
+        t = server_with_table(db, 'c_ipv6', 'redis://[::1]:%d/0' % server.port)
         assert rows(db, 'select * from %s' % t) == [('six',)]
     finally:
         server.stop()
@@ -79,7 +66,7 @@ def test_percent_encoded_password_and_select(db):
     server = Redis(password=password).start()
     try:
         server.client(db=3).rpush('l', 'ok')
-        t = make_server(db, 'c_pw', 'redis://:p%%40ss%%3Aw%%2Frd%%25@127.0.0.1:%d/3' % server.port)
+        t = server_with_table(db, 'c_pw', 'redis://:p%%40ss%%3Aw%%2Frd%%25@127.0.0.1:%d/3' % server.port)
         assert rows(db, 'select * from %s' % t) == [('ok',)]
     finally:
         server.stop()
@@ -96,7 +83,7 @@ def acl_redis(own_redis):
 
 def test_user_mapping_credentials(db, acl_redis):
     acl_redis.client(username='alice', password='alice-' + SECRET).rpush('l', 'hi')
-    t = make_server(db, 'c_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
+    t = server_with_table(db, 'c_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
     with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification):
         db.execute('select * from %s' % t)          # the default user is off
     db.execute("create user mapping for current_user server c_acl "
@@ -105,21 +92,21 @@ def test_user_mapping_credentials(db, acl_redis):
 
 
 def test_wrong_password_is_clear_and_secret(db, acl_redis):
-    t = make_server(db, 'c_acl2', 'redis://alice:wrong-%s@127.0.0.1:%d' % (SECRET, acl_redis.port))
+    t = server_with_table(db, 'c_acl2', 'redis://alice:wrong-%s@127.0.0.1:%d' % (SECRET, acl_redis.port))
     with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification) as e:
         db.execute('select * from %s' % t)
     assert 'user "alice"' in str(e.value) and SECRET not in error_text(e)
 
 
 def test_noperm_is_clear(db, acl_redis):
-    t = make_server(db, 'c_acl3', 'redis://bob:bob-%s@127.0.0.1:%d' % (SECRET, acl_redis.port))
+    t = server_with_table(db, 'c_acl3', 'redis://bob:bob-%s@127.0.0.1:%d' % (SECRET, acl_redis.port))
     with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification) as e:
         db.execute('select * from %s' % t)
     assert 'NOPERM' in str(e.value) and SECRET not in error_text(e)
 
 
 def test_user_mapping_is_private_to_its_role(db, acl_redis):
-    make_server(db, 'c_acl4', 'redis://127.0.0.1:%d' % acl_redis.port)
+    server_with_table(db, 'c_acl4', 'redis://127.0.0.1:%d' % acl_redis.port)
     db.execute("create user mapping for current_user server c_acl4 "
                "options (user 'alice', password %s)" % sql.Literal('alice-' + SECRET).as_string(db))
     db.execute('drop role if exists c_outsider')
@@ -134,7 +121,7 @@ def test_user_mapping_is_private_to_its_role(db, acl_redis):
 
 
 def test_explain_shows_no_secret(db, own_redis):
-    t = make_server(db, 'c_explain', 'redis://:%s@127.0.0.1:%d' % (SECRET, own_redis.port))
+    t = server_with_table(db, 'c_explain', 'redis://:%s@127.0.0.1:%d' % (SECRET, own_redis.port))
     plan = '\n'.join(r[0] for r in rows(db, 'explain (verbose) select * from %s' % t))
     assert 'Redis Source: list "l"' in plan and SECRET not in plan
 
@@ -144,7 +131,7 @@ def test_explain_shows_no_secret(db, own_redis):
 def test_connection_is_reused_and_listed(db, own_redis):
     c = own_redis.client()
     before = {x['id'] for x in c.client_list()}
-    t = make_server(db, 'c_cache', own_redis.url)
+    t = server_with_table(db, 'c_cache', own_redis.url)
     for _ in range(3):
         rows(db, 'select * from %s' % t)
     assert len(our_clients(c, before)) == 1
@@ -157,7 +144,7 @@ def test_connection_is_reused_and_listed(db, own_redis):
 
 
 def test_disconnect_one_server(db, own_redis):
-    t = make_server(db, 'c_one', own_redis.url)
+    t = server_with_table(db, 'c_one', own_redis.url)
     rows(db, 'select * from %s' % t)
     assert rows(db, "select redis_wrapper_disconnect('c_one')") == [(True,)]
     assert rows(db, "select redis_wrapper_disconnect('c_one')") == [(False,)]
@@ -166,7 +153,7 @@ def test_disconnect_one_server(db, own_redis):
 def test_altered_server_drops_its_connection(db, own_redis):
     c = own_redis.client()
     before = {x['id'] for x in c.client_list()}
-    t = make_server(db, 'c_alter', own_redis.url)
+    t = server_with_table(db, 'c_alter', own_redis.url)
     rows(db, 'select * from %s' % t)
     first = our_clients(c, before)
     db.execute("alter server c_alter options (add command_timeout '5s')")
@@ -178,7 +165,7 @@ def test_altered_server_drops_its_connection(db, own_redis):
 def test_dropped_server_closes_its_connection(db, own_redis):
     c = own_redis.client()
     before = {x['id'] for x in c.client_list()}
-    t = make_server(db, 'c_drop', own_redis.url)
+    t = server_with_table(db, 'c_drop', own_redis.url)
     rows(db, 'select * from %s' % t)
     assert len(our_clients(c, before)) == 1
     db.execute('drop server c_drop cascade')
@@ -188,7 +175,7 @@ def test_dropped_server_closes_its_connection(db, own_redis):
 
 def test_redis_restarted_between_queries(db):
     server = Redis().start()
-    t = make_server(db, 'c_restart', server.url)
+    t = server_with_table(db, 'c_restart', server.url)
     server.client().rpush('l', 'before')
     assert rows(db, 'select * from %s' % t) == [('before',)]
     server.stop()
@@ -204,7 +191,7 @@ def test_client_kill_between_queries(db, own_redis):
     c = own_redis.client()
     c.rpush('l', 'x')
     before = {x['id'] for x in c.client_list()}
-    t = make_server(db, 'c_kill', own_redis.url)
+    t = server_with_table(db, 'c_kill', own_redis.url)
     assert rows(db, 'select * from %s' % t) == [('x',)]
     for client in our_clients(c, before):
         c.execute_command('CLIENT', 'KILL', 'ID', client['id'])
@@ -237,7 +224,7 @@ def test_redis_killed_mid_scan(db, backend):
     for i in range(0, 300_000, 10_000):
         pipe.rpush('l', *range(i, i + 10_000))
     pipe.execute()
-    t = make_server(db, 'c_midscan', 'redis://:%s@127.0.0.1:%d' % (SECRET, server.port))
+    t = server_with_table(db, 'c_midscan', 'redis://:%s@127.0.0.1:%d' % (SECRET, server.port))
     pid, fds = backend
     db.execute('begin')
     db.execute('declare c cursor for select * from %s' % t)
@@ -256,7 +243,7 @@ def test_redis_killed_mid_scan(db, backend):
 
 def test_connection_refused(db, backend):
     port = free_port()
-    t = make_server(db, 'c_refused', 'redis://:%s@127.0.0.1:%d' % (SECRET, port))
+    t = server_with_table(db, 'c_refused', 'redis://:%s@127.0.0.1:%d' % (SECRET, port))
     start = time.monotonic()
     e = assert_clean_failure(db, t, psycopg.errors.FdwUnableToEstablishConnection, *backend,
                              'Connection refused', '127.0.0.1:%d' % port, 'after 3 retries', 'c_refused')
@@ -265,21 +252,21 @@ def test_connection_refused(db, backend):
 
 
 def test_connect_timeout_bounds_the_retries(db, backend):
-    t = make_server(db, 'c_refused2', 'redis://127.0.0.1:%d' % free_port(), connect_timeout='250ms')
+    t = server_with_table(db, 'c_refused2', 'redis://127.0.0.1:%d' % free_port(), connect_timeout='250ms')
     start = time.monotonic()
     assert_clean_failure(db, t, psycopg.errors.FdwUnableToEstablishConnection, *backend, 'after 1 retries')
     assert time.monotonic() - start < 0.6
 
 
 def test_dns_failure(db, backend):
-    t = make_server(db, 'c_dns', 'redis://:%s@no-such-host.invalid:6379' % SECRET)
+    t = server_with_table(db, 'c_dns', 'redis://:%s@no-such-host.invalid:6379' % SECRET)
     assert_clean_failure(db, t, psycopg.errors.FdwUnableToEstablishConnection, *backend,
                          'could not resolve Redis host "no-such-host.invalid"')
 
 
 def test_server_that_never_answers(db, backend):
     with FakeServer() as fake:
-        t = make_server(db, 'c_silent', fake.url, command_timeout='300ms')
+        t = server_with_table(db, 'c_silent', fake.url, command_timeout='300ms')
         start = time.monotonic()
         assert_clean_failure(db, t, psycopg.errors.ConnectionFailure, *backend,
                              'did not answer within 300 ms', 'c_silent')
@@ -288,7 +275,7 @@ def test_server_that_never_answers(db, backend):
 
 def test_server_that_never_answers_the_handshake(db, backend):
     with FakeServer() as fake:
-        t = make_server(db, 'c_silent2', 'redis://:%s@127.0.0.1:%d' % (SECRET, fake.port),
+        t = server_with_table(db, 'c_silent2', 'redis://:%s@127.0.0.1:%d' % (SECRET, fake.port),
                         connect_timeout='300ms')
         assert_clean_failure(db, t, psycopg.errors.FdwUnableToEstablishConnection, *backend,
                              'handshake within 300 ms')
@@ -296,7 +283,7 @@ def test_server_that_never_answers_the_handshake(db, backend):
 
 def test_statement_timeout_on_a_silent_server(db, backend):
     with FakeServer() as fake:
-        t = make_server(db, 'c_silent3', fake.url)
+        t = server_with_table(db, 'c_silent3', fake.url)
         db.execute("set statement_timeout = '200ms'")
         try:
             assert_clean_failure(db, t, psycopg.errors.QueryCanceled, *backend)
@@ -317,5 +304,5 @@ def test_statement_timeout_on_a_silent_server(db, backend):
 ])
 def test_malformed_or_truncated_replies(db, backend, reply, error, words):
     with FakeServer(reply=reply, close_after_reply=True) as fake:
-        t = make_server(db, 'c_bad', fake.url)
+        t = server_with_table(db, 'c_bad', fake.url)
         assert_clean_failure(db, t, error, *backend, *words)

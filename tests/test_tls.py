@@ -7,9 +7,8 @@ import tempfile
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from conftest import rows
+from conftest import rows, server_with_table
 from redis_wrapper_tools.servers import Redis, free_port
 
 
@@ -59,56 +58,44 @@ def tls_server(certs):
     server.stop()
 
 
-def make_server(db, name, url, **options):
-    opts = dict(options, conn_url=url)
-    db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
-    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
-        sql.Identifier(name), sql.SQL(', ').join(
-            sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(v)) for k, v in opts.items())))
-    db.execute(sql.SQL("create foreign table redis.{} (element text) server {} "
-                       "options (src_type 'list', src_key 'l')").format(
-        sql.Identifier(name + '_l'), sql.Identifier(name)))
-    return 'redis.%s_l' % name
-
-
 @pytest.mark.parametrize('host', ['localhost', '127.0.0.1'])
 def test_verified_tls(db, certs, tls_server, host):
-    t = make_server(db, 't_ok', 'rediss://%s:%d' % (host, tls_server.tls_port), tls_ca_file=certs['ca.crt'])
+    t = server_with_table(db, 't_ok', 'rediss://%s:%d' % (host, tls_server.tls_port), tls_ca_file=certs['ca.crt'])
     assert rows(db, 'select * from %s' % t) == [('secure',)]
 
 
 def test_tls_connection_is_cached(db, certs, tls_server):
     c = tls_server.client()
     before = {x['id'] for x in c.client_list()}
-    t = make_server(db, 't_cache', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
+    t = server_with_table(db, 't_cache', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
     for _ in range(3):
         assert rows(db, 'select * from %s' % t) == [('secure',)]
     assert len([x for x in c.client_list() if x['id'] not in before]) == 1
 
 
 def test_unknown_ca_is_refused(db, certs, tls_server):
-    t = make_server(db, 't_ca', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['other_ca.crt'])
+    t = server_with_table(db, 't_ca', 'rediss://localhost:%d' % tls_server.tls_port, tls_ca_file=certs['other_ca.crt'])
     with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
         db.execute('select * from %s' % t)
     assert 'certificate verification failed' in str(e.value) and 'retries' not in str(e.value)
 
 
 def test_system_cas_do_not_know_our_ca(db, tls_server):
-    t = make_server(db, 't_sys', 'rediss://localhost:%d' % tls_server.tls_port)
+    t = server_with_table(db, 't_sys', 'rediss://localhost:%d' % tls_server.tls_port)
     with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
         db.execute('select * from %s' % t)
     assert 'certificate verification failed' in str(e.value)
 
 
 def test_host_name_mismatch_is_refused(db, certs, tls_server):
-    t = make_server(db, 't_host', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
+    t = server_with_table(db, 't_host', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_ca_file=certs['ca.crt'])
     with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
         db.execute('select * from %s' % t)
     assert 'certificate verification failed' in str(e.value) and 'mismatch' in str(e.value)
 
 
 def test_verification_can_be_turned_off(db, tls_server):
-    t = make_server(db, 't_noverify', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_verify='false')
+    t = server_with_table(db, 't_noverify', 'rediss://127.0.0.2:%d' % tls_server.tls_port, tls_verify='false')
     assert rows(db, 'select * from %s' % t) == [('secure',)]
 
 
@@ -116,10 +103,10 @@ def test_client_certificates(db, certs):
     server = tls_redis(certs, 'yes')
     try:
         url = 'rediss://localhost:%d' % server.tls_port
-        t = make_server(db, 't_nocert', url, tls_ca_file=certs['ca.crt'])
+        t = server_with_table(db, 't_nocert', url, tls_ca_file=certs['ca.crt'])
         with pytest.raises((psycopg.errors.FdwUnableToEstablishConnection, psycopg.errors.ConnectionFailure)):
             db.execute('select * from %s' % t)
-        t = make_server(db, 't_cert', url, tls_ca_file=certs['ca.crt'],
+        t = server_with_table(db, 't_cert', url, tls_ca_file=certs['ca.crt'],
                         tls_cert_file=certs['client.crt'], tls_key_file=certs['client.key'])
         assert rows(db, 'select * from %s' % t) == [('secure',)]
     finally:
@@ -127,7 +114,7 @@ def test_client_certificates(db, certs):
 
 
 def test_tls_to_a_plain_port_fails_cleanly(db, certs, tls_server):
-    t = make_server(db, 't_plain', 'rediss://localhost:%d' % tls_server.port, tls_ca_file=certs['ca.crt'],
+    t = server_with_table(db, 't_plain', 'rediss://localhost:%d' % tls_server.port, tls_ca_file=certs['ca.crt'],
                     connect_timeout='2s')
     with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
         db.execute('select * from %s' % t)

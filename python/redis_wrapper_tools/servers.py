@@ -37,6 +37,19 @@ def _wait_until(ready, proc, what, log, timeout=30.0):
     raise RuntimeError('%s did not start within %ss:\n%s' % (what, timeout, _tail(log)))
 
 
+def _stop(proc, sig, timeout, directory):
+    """Stop a server with sig (killing it after timeout seconds) and remove its directory."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _tail(path, lines=30):
     try:
         with open(path, errors='replace') as f:
@@ -101,15 +114,7 @@ class Postgres:
         return psycopg.connect(self.dsn(dbname), autocommit=True, **kw)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)     # fast shutdown
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        _stop(self.proc, signal.SIGINT, 30, self.dir)     # SIGINT: fast shutdown
 
 
 class Redis:
@@ -156,12 +161,4 @@ class Redis:
         return redis.Redis(host='127.0.0.1', port=self.port, **kw)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        _stop(self.proc, signal.SIGTERM, 10, self.dir)
