@@ -306,3 +306,29 @@ def test_malformed_or_truncated_replies(db, backend, reply, error, words):
     with FakeServer(reply=reply, close_after_reply=True) as fake:
         t = server_with_table(db, 'c_bad', fake.url)
         assert_clean_failure(db, t, error, *backend, *words)
+
+
+def test_an_ordinary_role_end_to_end(db, own_redis):
+    """A role that is no superuser: creates a table (the column check runs as it),
+    reads it through its own user mapping, and sees its cached connection."""
+    own_redis.client().rpush('l', 'mine')
+    server_with_table(db, 'c_role', own_redis.url)
+    db.execute('drop role if exists c_app')
+    db.execute('create role c_app')
+    db.execute('grant usage on foreign server c_role to c_app')
+    db.execute('grant usage, create on schema redis to c_app')
+    db.execute("create user mapping for c_app server c_role")
+    db.execute('set role c_app')
+    try:
+        db.execute("create foreign table redis.c_app_l (element text) server c_role "
+                   "options (src_type 'list', src_key 'l')")
+        with pytest.raises(psycopg.errors.FdwInvalidColumnName):
+            db.execute("create foreign table redis.c_app_bad (elem text) server c_role "
+                       "options (src_type 'list', src_key 'l')")
+        assert rows(db, 'select * from redis.c_app_l') == [('mine',)]
+        assert rows(db, "select server_name, user_name from redis_wrapper_get_connections() "
+                        "where server_name = 'c_role'") == [('c_role', 'c_app')]
+    finally:
+        db.execute('reset role')
+        db.execute('drop owned by c_app cascade')
+        db.execute('drop role c_app')
