@@ -80,14 +80,16 @@ cdef extern from "core_api.h":
 
 
 class CoreError(Exception):
-    """A failure to report to the user: kind selects the SQLSTATE."""
+    """A failure to report to the user: kind selects the SQLSTATE; final means
+    that retrying the connection cannot help."""
 
-    def __init__(self, kind, message, detail=None, hint=None):
+    def __init__(self, kind, message, detail=None, hint=None, final=False):
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.detail = detail
         self.hint = hint
+        self.final = final
 
 
 class Interrupted(Exception):

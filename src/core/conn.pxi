@@ -254,7 +254,7 @@ cdef class Connection(Sink):
     cdef bint retry_later(self, object e) except -1:
         """Schedule another attempt after e, or give up (and say how often we tried)."""
         cdef long long delay = FIRST_BACKOFF_MS << self.attempts
-        if (e.kind not in (RW_ERR_CONNECT, RW_ERR_IO) or getattr(e, 'final', False)
+        if (e.kind not in (RW_ERR_CONNECT, RW_ERR_IO) or e.final
                 or self.attempts >= MAX_RETRIES
                 or (self.deadline and now_ms() + delay >= self.deadline)):
             self.state = CS_BROKEN
@@ -300,10 +300,9 @@ cdef class Connection(Sink):
         rc = getaddrinfo(host, port, &hints, &self.addrs)
         if rc != 0:
             self.addrs = NULL
-            e = CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
-                          % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')))
-            e.final = rc != EAI_AGAIN       # only a temporary failure is worth retrying
-            raise e
+            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
+                            % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')),
+                            final=rc != EAI_AGAIN)      # only a temporary failure is worth retrying
         return 0
 
     cdef int dial(self) except -1:

@@ -39,28 +39,27 @@ cdef class Rows:
         self.building = True
         return 0
 
+    cdef inline int store_text(self, int cell, const char *p, Py_ssize_t n) except -1:
+        cdef Py_ssize_t start = ((self.arena.size + 3) & ~3) + TEXT_HEADER
+        if start + n + 1 > self.arena.cap:
+            self.arena.grow(start + n + 1 - self.arena.size)
+        memcpy(self.arena.data + start, p, n)
+        self.arena.data[start + n] = 0
+        self.arena.size = start + n + 1
+        self.cur[cell].off = start
+        self.cur[cell].len = n
+        return 0
+
     cdef inline int text(self, int col, const char *p, Py_ssize_t n) except -1:
-        cdef Py_ssize_t start
         if self.want[col]:
-            start = ((self.arena.size + 3) & ~3) + TEXT_HEADER
-            if start + n + 1 > self.arena.cap:
-                self.arena.grow(start + n + 1 - self.arena.size)
-            memcpy(self.arena.data + start, p, n)
-            self.arena.data[start + n] = 0
-            self.arena.size = start + n + 1
-            self.cur[col].off = start
-            self.cur[col].len = n
+            self.store_text(col, p, n)
         return 0
 
     cdef int key(self, const char *p, Py_ssize_t n) except -1:
-        """The row's Redis key, for messages; a text cell, as it is column 0 where asked."""
-        cdef bint want = self.want[0]
-        self.want[0] = True
-        self.text(0, p, n)
-        self.want[0] = want
-        self.cur[RW_KEY_CELL] = self.cur[0]
-        if not want:
-            self.cur[0].off = self.cur[0].len = -1
+        """The row's Redis key, for messages; also column 0 (a text cell) where asked."""
+        self.store_text(RW_KEY_CELL, p, n)
+        if self.want[0]:
+            self.cur[0] = self.cur[RW_KEY_CELL]
         return 0
 
     # items cells (jsonb): a list of strings, read by fdw.c as a JSON array or,

@@ -80,9 +80,8 @@ cdef str openssl_error(str default):
 
 
 cdef object tls_failure(str where, str why):
-    e = CoreError(RW_ERR_CONNECT, "TLS connection to Redis at %s failed: %s" % (where, why))
-    e.final = True      # a certificate problem does not go away by retrying
-    return e
+    # A certificate problem does not go away by retrying.
+    return CoreError(RW_ERR_CONNECT, "TLS connection to Redis at %s failed: %s" % (where, why), final=True)
 
 
 cdef SSL *tls_new(TlsOptions opts, int fd, str host, str where) except NULL:
