@@ -14,7 +14,7 @@ class FakeServer:
         self.sock = socket.socket()
         self.sock.bind(('127.0.0.1', 0))
         self.sock.listen(16)
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.02)
         self.port = self.sock.getsockname()[1]
         self.conns = []
         self.stopped = threading.Event()
@@ -46,7 +46,7 @@ class FakeServer:
             threading.Thread(target=self._answer, args=(conn, deadline), daemon=True).start()
 
     def _answer(self, conn, deadline):
-        conn.settimeout(0.2)
+        conn.settimeout(0.02)
         while not self.stopped.is_set() and time.monotonic() < deadline:
             try:
                 if not conn.recv(65536):
