@@ -61,9 +61,11 @@ def _tail(path, lines=30):
 class Postgres:
     """A private PostgreSQL cluster: trust auth on 127.0.0.1, superuser `postgres`."""
 
-    def __init__(self, pg_config_path='pg_config', settings=None):
+    def __init__(self, pg_config_path='pg_config', settings=None, resolv_conf=None):
         self.bindir = pg_config('bindir', pg_config_path)
         self.settings = settings or {}
+        # A resolv.conf for the server alone (root only: a private mount namespace).
+        self.resolv_conf = resolv_conf
         self.port = None
         self.proc = None
         self.dir = None
@@ -94,8 +96,18 @@ class Postgres:
         logf = open(self.log, 'ab')
         if self.os_user:
             os.chown(self.log, pwd.getpwnam(self.os_user).pw_uid, -1)
+        run_as = self._run_as()
+        if self.resolv_conf:
+            if not self.os_user:
+                raise RuntimeError('a private resolv.conf needs root')
+            args = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                    # setpriv execs (runuser forks): the pid we signal stays postgres's.
+                    'mount --bind "$0" /etc/resolv.conf && u=$1 && shift && '
+                    'exec setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"',
+                    self.resolv_conf, self.os_user] + args
+            run_as = {}
         self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT, cwd=self.dir,
-                                     start_new_session=True, **self._run_as())
+                                     start_new_session=True, **run_as)
         logf.close()
         _wait_until(self._accepts, self.proc, 'PostgreSQL', self.log)
         return self

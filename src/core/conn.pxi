@@ -58,6 +58,8 @@ cdef extern from "<netdb.h>" nogil:
     const char *gai_strerror(int code)
     enum:
         EAI_AGAIN
+        EAI_NONAME
+        AI_NUMERICHOST
 
 cdef extern from "<poll.h>" nogil:
     struct pollfd:
@@ -143,6 +145,7 @@ cdef class Connection(Sink):
     cdef int fd
     cdef addrinfo *addrs
     cdef addrinfo *addr
+    cdef rw_lookup *lookup          # a host-name lookup in progress
     cdef long long deadline
     cdef str last_failure
     cdef ByteBuf out
@@ -179,6 +182,9 @@ cdef class Connection(Sink):
         return n < 0 and errno == EAGAIN
 
     cdef void close_socket(self) noexcept:
+        if self.lookup != NULL:
+            rw_lookup_release(self.lookup)
+            self.lookup = NULL
         if self.ssl != NULL:
             SSL_shutdown(self.ssl)      # one non-blocking try at a close_notify
             SSL_free(self.ssl)
@@ -292,18 +298,38 @@ cdef class Connection(Sink):
             self.addrs.ai_addr = <sockaddr *> sun
             self.addrs.ai_addrlen = sizeof(sockaddr_un)
             return 0
-        memset(&hints, 0, sizeof(hints))
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = SOCK_STREAM
         host = self.url.host.encode('utf-8', 'surrogateescape')
         port = str(self.url.port).encode()
-        rc = getaddrinfo(host, port, &hints, &self.addrs)
-        if rc != 0:
+        if self.lookup == NULL:
+            # An address needs no lookup (and no helper thread).
+            memset(&hints, 0, sizeof(hints))
+            hints.ai_family = AF_UNSPEC
+            hints.ai_socktype = SOCK_STREAM
+            hints.ai_flags = AI_NUMERICHOST
+            rc = getaddrinfo(host, port, &hints, &self.addrs)
+            if rc == 0:
+                return 0
             self.addrs = NULL
-            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
-                            % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')),
-                            final=rc != EAI_AGAIN)      # only a temporary failure is worth retrying
+            if rc != EAI_NONAME:
+                raise self.lookup_error(rc)
+            self.lookup = rw_lookup_start(host, port, &rc)
+            if self.lookup == NULL:
+                raise self.lookup_error(rc)
+        if self.wait_fd(rw_lookup_fd(self.lookup), RW_WAIT_READABLE, self.deadline) == RW_WAIT_TIMEOUT:
+            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": no answer within %d ms"
+                            % (self.url.host, self.connect_timeout_ms), final=True)
+        rc = rw_lookup_result(self.lookup, &self.addrs)
+        rw_lookup_release(self.lookup)
+        self.lookup = NULL
+        if rc != 0:
+            raise self.lookup_error(rc)
         return 0
+
+    cdef object lookup_error(self, int rc):
+        # Only a temporary failure is worth retrying.
+        return CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": %s"
+                         % (self.url.host, gai_strerror(rc).decode('utf-8', 'replace')),
+                         final=rc != EAI_AGAIN)
 
     cdef int dial(self) except -1:
         """Start connecting to self.addr, or to the next address that accepts."""
@@ -409,12 +435,15 @@ cdef class Connection(Sink):
     # -- I/O ----------------------------------------------------------------
     cdef int wait(self, int events, long long deadline) except -1:
         """Wait for events on the socket until deadline (0: none); returns the ready ones."""
+        return self.wait_fd(self.fd, events, deadline)
+
+    cdef int wait_fd(self, int fd, int events, long long deadline) except -1:
         cdef int timeout = 0, r
         if deadline:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
-        r = g_wait(self.fd, events, timeout)
+        r = g_wait(fd, events, timeout)
         if r == RW_WAIT_INTERRUPTED:
             raise Interrupted()
         if r == RW_WAIT_FAILED:
