@@ -107,8 +107,10 @@ def run_target(target, pytest_args=(), capture=False):
               '$(${RW_REDIS_SERVER:-redis-server} --version | cut -d" " -f1,3)" '
               '&& mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
               '&& cd /src && ./dev test -p no:cacheprovider "$@"')
-    # SYS_PTRACE: the tests read the backends' /proc/PID/fd and reset their peak RSS.
-    args = ['run', '--rm', '--cap-add', 'SYS_PTRACE', '-v', '%s:/checkout:ro' % build.ROOT]
+    # SYS_PTRACE: the tests read the backends' /proc/PID/fd and reset their peak RSS;
+    # SYS_ADMIN: the DNS tests give PostgreSQL its own resolv.conf (a mount namespace).
+    args = ['run', '--rm', '--cap-add', 'SYS_PTRACE', '--cap-add', 'SYS_ADMIN',
+            '-v', '%s:/checkout:ro' % build.ROOT]
     for k, v in env.items():
         args += ['-e', '%s=%s' % (k, v)]
     args += [image, 'sh', '-c', script, 'sh'] + list(pytest_args)
