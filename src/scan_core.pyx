@@ -46,6 +46,8 @@ cdef extern from "core_api.h":
         RW_MAX_COLUMNS
         RW_CELLS_PER_ROW
         RW_KEY_CELL
+        RW_ITEMS_ARRAY
+        RW_ITEMS_OBJECT
     ctypedef struct RwScanSpec:
         const char *url
         const char *user

@@ -41,11 +41,6 @@ cdef class ByteBuf:
         self.size += 1
         return 0
 
-    cdef inline int append_int(self, long long v) except -1:
-        cdef char tmp[24]
-        cdef int n = snprintf(tmp, sizeof(tmp), "%lld", v)
-        return self.append(tmp, n)
-
     cdef void drop_front(self, Py_ssize_t n) noexcept:
         """Forget the first n bytes, keeping the rest at the start."""
         if n >= self.size:
@@ -101,7 +96,3 @@ cdef class SliceQueue:
 
     cdef inline void pop(self) noexcept:
         self.head += 1
-
-    cdef void clear(self) noexcept:
-        self.head = self.tail = 0
-        self.bytes.size = 0

@@ -187,7 +187,7 @@ cdef class StreamPlan(SingleKeyPlan):
         elif depth == 1:
             self.rows.begin()
         elif depth == 2:
-            self.rows.items_open(1, b'{')
+            self.rows.items_open(1, RW_ITEMS_OBJECT)
         return 0
 
     cdef int on_nil(self, int tag, int depth) except -1:
@@ -269,7 +269,7 @@ cdef class PatternPlan(Plan):
             k = self.keys.front(&n)
             self.rows.begin()
             self.rows.key(k, n)
-            self.rows.items_open(1, b'{' if self.pairs else b'[')
+            self.rows.items_open(1, RW_ITEMS_OBJECT if self.pairs else RW_ITEMS_ARRAY)
             self.in_row = True
         return 0
 

@@ -62,10 +62,9 @@ cdef class Rows:
             self.cur[0] = self.cur[RW_KEY_CELL]
         return 0
 
-    # items cells (jsonb): a list of strings, read by fdw.c as a JSON array or,
-    # in pairs, as an object.  Layout, 4-aligned: int32 kind ('[' or '{'),
-    # int32 count, then each string as int32 length and bytes, padded to 4.
-    cdef int items_open(self, int col, char kind) except -1:
+    # items cells (jsonb): a list of strings, read by cells.c as a JSON array
+    # or, in pairs, as an object (the layout is in core_api.h).
+    cdef int items_open(self, int col, int kind) except -1:
         cdef Py_ssize_t start
         cdef int32_t *head
         self.items_col = col
