@@ -7,6 +7,7 @@ raise into C: every failure comes back as a status plus an RwError, and
 PostgreSQL-side code turns it into an ereport.  Nothing here calls PostgreSQL
 except through the wait function fdw.c installs (see conn.pxi)."""
 
+from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
 from libc.stdint cimport uint64_t, int32_t
 

@@ -23,10 +23,10 @@ cdef extern from *:
         void *privdata
 
     ctypedef struct redisReplyObjectFunctions:
-        void *(*createString)(const redisReadTask *, char *, size_t) noexcept
-        void *(*createArray)(const redisReadTask *, rw_arraylen_t) noexcept
-        void *(*createInteger)(const redisReadTask *, long long) noexcept
-        void *(*createNil)(const redisReadTask *) noexcept
+        void *(*createString)(const redisReadTask *, char *, size_t) except NULL
+        void *(*createArray)(const redisReadTask *, rw_arraylen_t) except NULL
+        void *(*createInteger)(const redisReadTask *, long long) except NULL
+        void *(*createNil)(const redisReadTask *) except NULL
         void (*freeObject)(void *) noexcept
 
     ctypedef struct redisReader:
@@ -86,7 +86,6 @@ cdef class Reader:
     cdef redisReader *r
     cdef Sink sink
     cdef Py_ssize_t rem[MAX_DEPTH]      # elements still due per open array
-    cdef object exc                     # raised by a sink inside a callback
     cdef int *tags
     cdef Py_ssize_t tag_head, tag_count, tag_cap
 
@@ -128,9 +127,8 @@ cdef class Reader:
             raise CoreError(RW_ERR_OUT_OF_MEMORY, "out of memory while reading a Redis reply")
         while True:
             if redisReaderGetReply(self.r, &reply) != REDIS_OK:
-                if self.exc is not None:
-                    e, self.exc = self.exc, None
-                    raise e
+                if PyErr_Occurred():
+                    return -1       # what a sink raised inside a callback
                 raise CoreError(RW_ERR_PROTOCOL, "malformed reply from Redis: %s"
                                 % self.r.errstr.decode('utf-8', 'replace'))
             if reply == NULL:
@@ -167,59 +165,45 @@ cdef inline int depth_of(const redisReadTask *t) noexcept:
     return d
 
 
-cdef void *cb_string(const redisReadTask *t, char *s, size_t n) noexcept:
+# The callbacks hand hiredis NULL when a sink raises: hiredis then stops
+# parsing, and Reader.feed re-raises the pending exception.
+cdef void *cb_string(const redisReadTask *t, char *s, size_t n) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    try:
-        rd.enter(d)
-        rd.sink.on_string(rd.tag(), d, t.type, s, n)
-        rd.leave(d)
-    except BaseException as e:
-        rd.exc = e
-        return NULL
+    rd.enter(d)
+    rd.sink.on_string(rd.tag(), d, t.type, s, n)
+    rd.leave(d)
     return t.privdata
 
 
-cdef void *cb_array(const redisReadTask *t, rw_arraylen_t count) noexcept:
+cdef void *cb_array(const redisReadTask *t, rw_arraylen_t count) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    try:
-        rd.enter(d)
-        rd.sink.on_array(rd.tag(), d, count)
-        if count > 0:
-            rd.rem[d] = count
-        else:
-            rd.sink.on_end(rd.tag(), d)
-            rd.leave(d)
-    except BaseException as e:
-        rd.exc = e
-        return NULL
+    rd.enter(d)
+    rd.sink.on_array(rd.tag(), d, count)
+    if count > 0:
+        rd.rem[d] = count
+    else:
+        rd.sink.on_end(rd.tag(), d)
+        rd.leave(d)
     return t.privdata
 
 
-cdef void *cb_integer(const redisReadTask *t, long long v) noexcept:
+cdef void *cb_integer(const redisReadTask *t, long long v) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    try:
-        rd.enter(d)
-        rd.sink.on_int(rd.tag(), d, v)
-        rd.leave(d)
-    except BaseException as e:
-        rd.exc = e
-        return NULL
+    rd.enter(d)
+    rd.sink.on_int(rd.tag(), d, v)
+    rd.leave(d)
     return t.privdata
 
 
-cdef void *cb_nil(const redisReadTask *t) noexcept:
+cdef void *cb_nil(const redisReadTask *t) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    try:
-        rd.enter(d)
-        rd.sink.on_nil(rd.tag(), d)
-        rd.leave(d)
-    except BaseException as e:
-        rd.exc = e
-        return NULL
+    rd.enter(d)
+    rd.sink.on_nil(rd.tag(), d)
+    rd.leave(d)
     return t.privdata
 
 
