@@ -70,7 +70,7 @@ typedef struct RwScanSpec
 	int			src_type;		/* RwSourceType */
 	const char *key;
 	uint64_t	conn_key;		/* connection cache key (see connection.c) */
-	int			fetch_by_scan;	/* set/hash: SSCAN/HSCAN instead of SMEMBERS/HGETALL */
+	int			fetch_by_scan;	/* single keys: incremental reads, not one command */
 	int			connect_timeout_ms;	/* 0: none */
 	int			command_timeout_ms; /* 0: none */
 	const char *tls_ca_file;	/* rediss:// only; NULL: the system's CAs */

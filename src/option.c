@@ -202,10 +202,11 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("a Redis foreign table needs option \"%s\"", have_type ? "src_key" : "src_type"),
 					 errhint("For example: OPTIONS (src_type 'list', src_key 'my_list').")));
-		if (fetch && src_type != RW_SRC_SET && src_type != RW_SRC_HASH)
+		if (fetch && src_type >= RW_SRC_MULTI_LIST)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-					 errmsg("option \"fetch\" applies only to src_type 'set' and 'hash'")));
+					 errmsg("option \"fetch\" applies only to single-key source types"),
+					 errhint("A multi_* table reads each matching key with one command.")));
 	}
 
 	PG_RETURN_VOID();
@@ -257,6 +258,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	opts->spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;
 	opts->spec.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->spec.tls_verify = true;
+	opts->spec.fetch_by_scan = -1;	/* the source type's default, below */
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
@@ -308,6 +310,10 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
+	/* By default sets and hashes are one atomic read, the others incremental. */
+	if (opts->spec.fetch_by_scan < 0)
+		opts->spec.fetch_by_scan = opts->spec.src_type != RW_SRC_SET &&
+			opts->spec.src_type != RW_SRC_HASH;
 	if (resolve_url && url_id != NULL)
 		opts->spec.url = rw_vault_secret(url_id);
 	if (resolve_url && opts->spec.url == NULL)

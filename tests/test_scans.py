@@ -46,6 +46,30 @@ def test_fetch_by_scan_reads_every_member_once(db, r, src_type, command):
     assert calls > 100      # many short calls, not one long reply
 
 
+@pytest.mark.parametrize('src_type', ['list', 'zset', 'stream'])
+def test_fetch_all_reads_a_key_with_one_command(db, r, src_type):
+    if src_type == 'list':
+        fill(r, 'rpush', 'k', 100_000)
+        expected = [(m.decode(),) for m in r.lrange('k', 0, -1)]
+    elif src_type == 'zset':
+        fill(r, 'zadd', 'k', 100_000)
+        expected = [(m.decode(),) for m in r.zrange('k', 0, -1)]
+    else:
+        for i in range(0, 20_000, 2_000):
+            pipe = r.pipeline(transaction=False)
+            for j in range(i, i + 2_000):
+                pipe.xadd('k', {'n': j})
+            pipe.execute()
+        expected = [(i.decode(),) for i, _ in r.xrange('k')]
+    t = table(db, 'all_' + src_type, src_type, 'k')
+    db.execute("alter foreign table %s options (add fetch 'all')" % t)
+    command = {'list': 'lrange', 'zset': 'zrange', 'stream': 'xrange'}[src_type]
+    before = r.info('commandstats').get('cmdstat_' + command, {}).get('calls', 0)
+    column = 'id' if src_type == 'stream' else 'element'
+    assert rows(db, 'select %s from %s' % (column, t)) == expected
+    assert r.info('commandstats')['cmdstat_' + command]['calls'] - before == 1
+
+
 def test_zset_in_score_order(db, r):
     r.zadd('z', {'m%d' % i: (i * 7919) % 100_003 for i in range(100_000)})
     got = [row[0] for row in rows(db, 'select element from %s' % table(db, 'z_order', 'zset', 'z'))]

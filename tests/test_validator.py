@@ -103,5 +103,5 @@ def test_fetch_option_values_and_types(db):
         db.execute("create foreign table redis.v5 (element text) server redis_server "
                    "options (src_type 'set', src_key 'k', fetch 'some')")
     with pytest.raises(psycopg.errors.FdwInvalidOptionName):
-        db.execute("create foreign table redis.v5 (element text) server redis_server "
-                   "options (src_type 'list', src_key 'k', fetch 'scan')")
+        db.execute("create foreign table redis.v5 (key text) server redis_server "
+                   "options (src_type 'multi_list', src_key 'k:*', fetch 'scan')")

@@ -96,9 +96,11 @@ cdef class RangePlan(SingleKeyPlan):
 
 
 cdef class MembersPlan(SingleKeyPlan):
-    """set (SMEMBERS) and hash (HGETALL): one reply, turned into rows as it arrives."""
+    """fetch 'all': one command returns the whole key (SMEMBERS, HGETALL, or
+    LRANGE/ZRANGE 0 -1), an atomic snapshot turned into rows as it arrives."""
     cdef bytes command
     cdef bint pairs
+    cdef bint ranged                # the command takes the range 0 -1
     cdef bint have_field
     cdef int element_depth
 
@@ -106,9 +108,13 @@ cdef class MembersPlan(SingleKeyPlan):
         self.element_depth = 1
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 2)
+        self.conn.command(T_FETCH, 4 if self.ranged else 2)
         self.conn.arg(self.command, len(self.command))
-        return self.conn.arg(self.key, len(self.key))
+        self.conn.arg(self.key, len(self.key))
+        if self.ranged:
+            self.conn.arg(b"0", 1)
+            self.conn.arg(b"-1", 2)
+        return 0
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth != self.element_depth:
@@ -158,9 +164,11 @@ cdef class CursorPlan(MembersPlan):
 
 
 cdef class StreamPlan(SingleKeyPlan):
-    """stream: XRANGE batches, each starting just after the last id seen."""
+    """stream: XRANGE batches, each starting just after the last id seen; or,
+    with fetch 'all', one XRANGE - + (an atomic snapshot)."""
     cdef ByteBuf last_id
     cdef long long chunk, asked, received
+    cdef bint whole
 
     def __cinit__(self):
         self.last_id = ByteBuf()
@@ -168,11 +176,14 @@ cdef class StreamPlan(SingleKeyPlan):
         self.chunk = FIRST_STREAM
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 6)
+        self.conn.command(T_FETCH, 4 if self.whole else 6)
         self.conn.arg(b"XRANGE", 6)
         self.conn.arg(self.key, len(self.key))
         self.conn.arg(self.last_id.data, self.last_id.size)
         self.conn.arg(b"+", 1)
+        if self.whole:
+            self.asked = -1         # never equal to a count: no follow-up
+            return 0
         self.conn.arg(b"COUNT", 5)
         self.conn.arg_int(self.chunk)
         self.asked = self.chunk
@@ -309,26 +320,32 @@ cdef class PatternPlan(Plan):
 
 
 cdef Plan make_plan(int src_type, bytes key, bint by_scan):
+    """The plan for a source type; by_scan picks the incremental reading of a
+    single key over one command for all of it."""
     cdef RangePlan rp
     cdef MembersPlan mp
     cdef StreamPlan sp
     cdef PatternPlan pp
     cdef Plan plan
-    if src_type == RW_SRC_LIST or src_type == RW_SRC_ZSET:
+    cdef bint is_list = src_type == RW_SRC_LIST
+    if (is_list or src_type == RW_SRC_ZSET) and by_scan:
         rp = RangePlan()
-        rp.type_name, rp.command = (b"list", b"LRANGE") if src_type == RW_SRC_LIST else (b"zset", b"ZRANGE")
+        rp.type_name, rp.command = (b"list", b"LRANGE") if is_list else (b"zset", b"ZRANGE")
         plan = rp
-    elif src_type == RW_SRC_SET or src_type == RW_SRC_HASH:
+    elif is_list or src_type == RW_SRC_ZSET or src_type == RW_SRC_SET or src_type == RW_SRC_HASH:
         mp = CursorPlan() if by_scan else MembersPlan()
         mp.pairs = src_type == RW_SRC_HASH
-        if by_scan:
-            mp.type_name, mp.command = (b"hash", b"HSCAN") if mp.pairs else (b"set", b"SSCAN")
-        else:
-            mp.type_name, mp.command = (b"hash", b"HGETALL") if mp.pairs else (b"set", b"SMEMBERS")
+        mp.type_name, mp.command, mp.ranged = {
+            RW_SRC_LIST: (b"list", b"LRANGE", True),
+            RW_SRC_ZSET: (b"zset", b"ZRANGE", True),
+            RW_SRC_SET: (b"set", b"SSCAN" if by_scan else b"SMEMBERS", False),
+            RW_SRC_HASH: (b"hash", b"HSCAN" if by_scan else b"HGETALL", False),
+        }[src_type]
         plan = mp
     elif src_type == RW_SRC_STREAM:
         sp = StreamPlan()
         sp.type_name = b"stream"
+        sp.whole = not by_scan
         plan = sp
     elif RW_SRC_MULTI_LIST <= src_type <= RW_SRC_MULTI_ZSET:
         pp = PatternPlan()
