@@ -18,6 +18,31 @@ cdef enum:
     SCAN_COUNT = 1000
 
 
+# How a whole key of each type is read: (TYPE's name for it, command, whether
+# the command takes the range 0 -1).  The multi_* types read their keys so too.
+cdef dict WHOLE_KEY = {
+    RW_SRC_LIST: (b"list", b"LRANGE", True),
+    RW_SRC_SET: (b"set", b"SMEMBERS", False),
+    RW_SRC_HASH: (b"hash", b"HGETALL", False),
+    RW_SRC_ZSET: (b"zset", b"ZRANGE", True),
+}
+cdef dict MULTI_OF = {
+    RW_SRC_MULTI_LIST: RW_SRC_LIST,
+    RW_SRC_MULTI_SET: RW_SRC_SET,
+    RW_SRC_MULTI_HASH: RW_SRC_HASH,
+    RW_SRC_MULTI_ZSET: RW_SRC_ZSET,
+}
+
+
+cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
+    """Keep a SCAN-style reply's cursor; 1 if the iteration goes on (it is not "0")."""
+    if n == 1 and p[0] == b'0':
+        return 0
+    cursor.size = 0
+    cursor.append(p, n)
+    return 1
+
+
 cdef class Plan(Sink):
     cdef Connection conn
     cdef Rows rows
@@ -25,6 +50,16 @@ cdef class Plan(Sink):
 
     cdef int start(self) except -1:
         raise NotImplementedError
+
+    cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n) except -1:
+        """Queue the command that returns all of key k (see WHOLE_KEY)."""
+        self.conn.command(tag, 4 if ranged else 2)
+        self.conn.arg(command, len(command))
+        self.conn.arg(k, n)
+        if ranged:
+            self.conn.arg(b"0", 1)
+            self.conn.arg(b"-1", 2)
+        return 0
 
 
 cdef class SingleKeyPlan(Plan):
@@ -108,13 +143,7 @@ cdef class MembersPlan(SingleKeyPlan):
         self.element_depth = 1
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 4 if self.ranged else 2)
-        self.conn.arg(self.command, len(self.command))
-        self.conn.arg(self.key, len(self.key))
-        if self.ranged:
-            self.conn.arg(b"0", 1)
-            self.conn.arg(b"-1", 2)
-        return 0
+        return self.read_whole(T_FETCH, self.command, self.ranged, self.key, len(self.key))
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth != self.element_depth:
@@ -156,9 +185,7 @@ cdef class CursorPlan(MembersPlan):
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth != 1:
             return MembersPlan.element(self, depth, p, n)
-        if not (n == 1 and p[0] == b'0'):
-            self.cursor.size = 0
-            self.cursor.append(p, n)
+        if take_cursor(self.cursor, p, n):
             self.fetch()
         return 0
 
@@ -265,13 +292,7 @@ cdef class PatternPlan(Plan):
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         self.keys.push(p, n)
-        self.conn.command(T_KEY_FETCH, 4 if self.ranged else 2)
-        self.conn.arg(self.fetch_command, len(self.fetch_command))
-        self.conn.arg(p, n)
-        if self.ranged:
-            self.conn.arg(b"0", 1)
-            self.conn.arg(b"-1", 2)
-        return 0
+        return self.read_whole(T_KEY_FETCH, self.fetch_command, self.ranged, p, n)
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         cdef const char *k
@@ -292,11 +313,9 @@ cdef class PatternPlan(Plan):
                 raise unexpected_reply()
             if depth == 2:
                 self.fetch(p, n)
-            elif not (n == 1 and p[0] == b'0'):
+            elif take_cursor(self.cursor, p, n):
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
                 # while we fetch and parse their contents.
-                self.cursor.size = 0
-                self.cursor.append(p, n)
                 self.scan()
         elif kind == REDIS_REPLY_ERROR:
             pass        # the key changed type after SCAN saw it: skip it
@@ -327,34 +346,26 @@ cdef Plan make_plan(int src_type, bytes key, bint by_scan):
     cdef StreamPlan sp
     cdef PatternPlan pp
     cdef Plan plan
-    cdef bint is_list = src_type == RW_SRC_LIST
-    if (is_list or src_type == RW_SRC_ZSET) and by_scan:
-        rp = RangePlan()
-        rp.type_name, rp.command = (b"list", b"LRANGE") if is_list else (b"zset", b"ZRANGE")
-        plan = rp
-    elif is_list or src_type == RW_SRC_ZSET or src_type == RW_SRC_SET or src_type == RW_SRC_HASH:
-        mp = CursorPlan() if by_scan else MembersPlan()
-        mp.pairs = src_type == RW_SRC_HASH
-        mp.type_name, mp.command, mp.ranged = {
-            RW_SRC_LIST: (b"list", b"LRANGE", True),
-            RW_SRC_ZSET: (b"zset", b"ZRANGE", True),
-            RW_SRC_SET: (b"set", b"SSCAN" if by_scan else b"SMEMBERS", False),
-            RW_SRC_HASH: (b"hash", b"HSCAN" if by_scan else b"HGETALL", False),
-        }[src_type]
-        plan = mp
+    if src_type in WHOLE_KEY:
+        type_name, command, ranged = WHOLE_KEY[src_type]
+        if by_scan and ranged:
+            rp = RangePlan()            # list and zset: index batches
+            rp.type_name, rp.command = type_name, command
+            plan = rp
+        else:
+            mp = CursorPlan() if by_scan else MembersPlan()
+            mp.pairs = src_type == RW_SRC_HASH
+            mp.type_name, mp.ranged = type_name, ranged
+            mp.command = (b"HSCAN" if mp.pairs else b"SSCAN") if by_scan else command
+            plan = mp
     elif src_type == RW_SRC_STREAM:
         sp = StreamPlan()
         sp.type_name = b"stream"
         sp.whole = not by_scan
         plan = sp
-    elif RW_SRC_MULTI_LIST <= src_type <= RW_SRC_MULTI_ZSET:
+    elif src_type in MULTI_OF:
         pp = PatternPlan()
-        pp.scan_type, pp.fetch_command, pp.ranged = {
-            RW_SRC_MULTI_LIST: (b"list", b"LRANGE", True),
-            RW_SRC_MULTI_SET: (b"set", b"SMEMBERS", False),
-            RW_SRC_MULTI_HASH: (b"hash", b"HGETALL", False),
-            RW_SRC_MULTI_ZSET: (b"zset", b"ZRANGE", True),
-        }[src_type]
+        pp.scan_type, pp.fetch_command, pp.ranged = WHOLE_KEY[MULTI_OF[src_type]]
         pp.pairs = src_type == RW_SRC_MULTI_HASH
         plan = pp
     else:
