@@ -105,8 +105,14 @@ def peak_growth_kb(db, sql):
     return peak - before, result
 
 
+def open_fds(pid, kind):
+    """How many of a backend's file descriptors are of kind ('socket', 'pipe')."""
+    fds = '/proc/%d/fd' % pid
+    return sum(os.readlink(os.path.join(fds, f)).startswith(kind + ':') for f in os.listdir(fds))
+
+
 def sqlstate_of(excinfo):
     return excinfo.value.sqlstate
 
 
-__all__ = ['table', 'rows', 'peak_growth_kb', 'server_with_table', 'psycopg']
+__all__ = ['table', 'rows', 'peak_growth_kb', 'server_with_table', 'open_fds', 'psycopg']

@@ -1,7 +1,6 @@
 """Connections: URLs, credentials, the per-backend cache, timeouts and faults.
 
 Destructive tests use a redis-server of their own, not the session's."""
-import os
 import socket
 import time
 
@@ -9,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import rows, server_with_table
+from conftest import open_fds, rows, server_with_table
 from fake_servers import FakeServer
 from redis_wrapper_tools.servers import Redis, free_port
 
@@ -29,8 +28,7 @@ def our_clients(client, before):
 
 def open_sockets(pid):
     """The backend's sockets: its client connection plus any Redis connections."""
-    fds = '/proc/%d/fd' % pid
-    return sum(os.readlink(os.path.join(fds, f)).startswith('socket:') for f in os.listdir(fds))
+    return open_fds(pid, 'socket')
 
 
 def error_text(e):

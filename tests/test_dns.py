@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import rows, server_with_table
+from conftest import open_fds, rows, server_with_table
 from redis_wrapper_tools import spec_data
 from redis_wrapper_tools.servers import Postgres
 
@@ -46,17 +46,12 @@ def hung_dns_pg(pg_config, redis_server):
     os.unlink(conf.name)
 
 
-def pipes(pid):
-    fds = '/proc/%d/fd' % pid
-    return sum(os.readlink(os.path.join(fds, f)).startswith('pipe:') for f in os.listdir(fds))
-
-
 def test_connect_timeout_bounds_a_hung_lookup(hung_dns_pg):
     with hung_dns_pg.connect() as db:
         t = server_with_table(db, 'd_slow', 'redis://no-such-host.example:6379', connect_timeout='300ms')
         pid = db.execute('select pg_backend_pid()').fetchone()[0]
         rows(db, 'select 1')
-        before = pipes(pid)
+        before = open_fds(pid, 'pipe')
         start = time.monotonic()
         with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
             db.execute('select * from %s' % t)
@@ -64,7 +59,7 @@ def test_connect_timeout_bounds_a_hung_lookup(hung_dns_pg):
         assert 'could not resolve Redis host "no-such-host.example": no answer within 300 ms' in str(e.value)
         # The abandoned lookup ends when the resolver gives up, and frees its pipe then.
         time.sleep(RESOLVER_TIMEOUT_S + 1)
-        assert pipes(pid) == before
+        assert open_fds(pid, 'pipe') == before
         assert rows(db, 'select 1') == [(1,)]
 
 
