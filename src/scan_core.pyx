@@ -172,10 +172,7 @@ cdef class Scan:
             # timeout, CLIENT KILL): dial again, once, if no row went out yet.
             if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
                 raise
-        self.connect()
-        self.rows.clear()
-        self.started = False
-        self.delivered = False
+        self.restart(True)
         return self.fill(b)
 
     cdef int fill(self, RwBatch *b) except -1:
@@ -201,7 +198,11 @@ cdef class Scan:
     cdef int rescan(self) except -1:
         # A connection with replies still due is dropped rather than drained:
         # dialling again is cheaper than reading the rest of a large reply.
-        if not (self.conn.state == CS_READY and self.conn.idle()):
+        return self.restart(not (self.conn.state == CS_READY and self.conn.idle()))
+
+    cdef int restart(self, bint redial) except -1:
+        """Back before the first row: a fresh plan, on a fresh connection if redial."""
+        if redial:
             self.connect()
         else:
             self.new_plan()
