@@ -34,6 +34,8 @@ typedef enum RwErrorKind
 	RW_ERR_WRONG_TYPE,			/* the key holds another type */
 	RW_ERR_BAD_OPTION,			/* an option value (e.g. the URL) is invalid */
 	RW_ERR_OUT_OF_MEMORY,
+	RW_ERR_PRIVILEGE,			/* this role may not connect so (password_required) */
+	RW_ERR_TOO_LARGE,			/* a value over max_value_size */
 	RW_ERR_INTERNAL				/* a bug: an unexpected Python exception */
 } RwErrorKind;
 
@@ -61,6 +63,9 @@ typedef enum RwSourceType
 /* Every source type yields at most two logical columns (see columns.c). */
 #define RW_MAX_COLUMNS 2
 
+/* PostgreSQL's largest Datum (MaxAllocSize less a varlena header). */
+#define RW_DEFAULT_MAX_VALUE_SIZE ((int64_t) 0x3FFFFFFF - 4)
+
 /* What one scan reads.  Strings are borrowed for the duration of rw_scan_open. */
 typedef struct RwScanSpec
 {
@@ -78,6 +83,8 @@ typedef struct RwScanSpec
 	const char *tls_key_file;	/* its key, or NULL: in tls_cert_file */
 	int			tls_verify;		/* verify the certificate and host name */
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
+	int			password_required;	/* send a password, and no unix sockets */
+	int64_t		max_value_size; /* the longest string accepted from Redis */
 	const char *fault;			/* test-only fault injection point, or NULL */
 } RwScanSpec;
 

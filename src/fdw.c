@@ -93,6 +93,12 @@ rw_raise(const RwError *err, const char *relname, const char *servername)
 		case RW_ERR_OUT_OF_MEMORY:
 			code = ERRCODE_OUT_OF_MEMORY;
 			break;
+		case RW_ERR_PRIVILEGE:
+			code = ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED;
+			break;
+		case RW_ERR_TOO_LARGE:
+			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			break;
 		default:
 			code = ERRCODE_INTERNAL_ERROR;
 			break;

@@ -34,6 +34,7 @@ static const RwOption valid_options[] = {
 	{"tls_cert_file", ForeignServerRelationId},
 	{"tls_key_file", ForeignServerRelationId},
 	{"tls_verify", ForeignServerRelationId},
+	{"max_value_size", ForeignServerRelationId},
 	{"user", UserMappingRelationId},
 	{"password", UserMappingRelationId},
 	{"src_type", ForeignTableRelationId},
@@ -93,6 +94,23 @@ parse_timeout(DefElem *def)
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
 				 errhint("%s", hint ? hint : "Use a non-negative number of milliseconds, or a value with a unit such as \"5s\"; 0 means no timeout.")));
 	return ms;
+}
+
+/* A size in bytes, with an optional unit (kB, MB, GB), up to what a Datum holds. */
+static int64
+parse_size(DefElem *def)
+{
+	int			bytes;
+	const char *hint = NULL;
+
+	if (!parse_int(defGetString(def), &bytes, GUC_UNIT_BYTE, &hint) ||
+		bytes < 1 || bytes > RW_DEFAULT_MAX_VALUE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+				 errhint("%s", hint ? hint : psprintf("Use a number of bytes from 1 to %lld, or a value with a unit such as \"64MB\".",
+													  (long long) RW_DEFAULT_MAX_VALUE_SIZE))));
+	return bytes;
 }
 
 static void
@@ -174,6 +192,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 		else if (strcmp(def->defname, "connect_timeout") == 0 ||
 				 strcmp(def->defname, "command_timeout") == 0)
 			(void) parse_timeout(def);
+		else if (strcmp(def->defname, "max_value_size") == 0)
+			(void) parse_size(def);
 		else if (strcmp(def->defname, "tls_verify") == 0)
 			(void) defGetBoolean(def);
 		else if (strncmp(def->defname, "tls_", 4) == 0 && !is_absolute_path(defGetString(def)))
@@ -258,6 +278,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	opts->spec.fault = (rw_fault && rw_fault[0]) ? rw_fault : NULL;
 	opts->spec.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->spec.tls_verify = true;
+	opts->spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE;
 	opts->spec.fetch_by_scan = -1;	/* the source type's default, below */
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
@@ -294,6 +315,8 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 			opts->spec.tls_key_file = defGetString(def);
 		else if (strcmp(def->defname, "tls_verify") == 0)
 			opts->spec.tls_verify = defGetBoolean(def);
+		else if (strcmp(def->defname, "max_value_size") == 0)
+			opts->spec.max_value_size = parse_size(def);
 	}
 	foreach(cell, user_mapping_options(server->serverid, &opts->umid))
 	{

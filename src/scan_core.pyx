@@ -27,6 +27,8 @@ cdef extern from "core_api.h":
         RW_ERR_WRONG_TYPE
         RW_ERR_BAD_OPTION
         RW_ERR_OUT_OF_MEMORY
+        RW_ERR_PRIVILEGE
+        RW_ERR_TOO_LARGE
         RW_ERR_INTERNAL
     ctypedef struct RwError:
         int kind
@@ -49,6 +51,7 @@ cdef extern from "core_api.h":
         RW_KEY_CELL
         RW_ITEMS_ARRAY
         RW_ITEMS_OBJECT
+    const long long RW_DEFAULT_MAX_VALUE_SIZE
     ctypedef struct RwScanSpec:
         const char *url
         const char *user
@@ -64,6 +67,8 @@ cdef extern from "core_api.h":
         const char *tls_key_file
         int tls_verify
         int want[2]
+        int password_required
+        long long max_value_size
         const char *fault
     ctypedef struct RwCell:
         long long off
@@ -118,6 +123,8 @@ cdef class Scan:
     cdef int src_type
     cdef bytes key
     cdef bint by_scan
+    cdef bint password_required
+    cdef long long max_value_size
     cdef Connection conn
     cdef Plan plan
     cdef Rows rows
@@ -145,6 +152,8 @@ cdef class Scan:
         self.src_type = spec.src_type
         self.key = spec.key
         self.by_scan = spec.fetch_by_scan != 0
+        self.password_required = spec.password_required != 0
+        self.max_value_size = spec.max_value_size
         self.connect()
         return 0
 
@@ -160,6 +169,8 @@ cdef class Scan:
         if self.conn is not None:
             self.conn.close()
         self.conn = pool_acquire(self.conn_key, self.identity, self.url, self.tls)
+        self.conn.max_value_size = self.max_value_size
+        self.rows.max_value_size = self.max_value_size
         return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:
@@ -227,6 +238,7 @@ def scan_rows(str url, int src_type, bytes key):
     spec.key = key
     spec.want[0] = spec.want[1] = 1
     spec.tls_verify = 1
+    spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
     s.open(&spec)
     try:
         while True:

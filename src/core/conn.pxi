@@ -141,6 +141,7 @@ cdef class Connection(Sink):
     cdef SSL *ssl
     cdef bytes user, password
     cdef int connect_timeout_ms, command_timeout_ms
+    cdef long long max_value_size   # the longest reply string accepted (set per scan)
     cdef ConnState state
     cdef int fd
     cdef addrinfo *addrs

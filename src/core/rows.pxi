@@ -16,6 +16,7 @@ cdef class Rows:
     cdef Py_ssize_t committed       # arena bytes that belong to finished rows
     cdef bint want[RW_MAX_COLUMNS]
     cdef int items_col              # the cell an items list is being written to
+    cdef long long max_value_size   # the largest cell accepted (set per scan)
 
     def __cinit__(self):
         self.arena = ByteBuf()
