@@ -7,13 +7,67 @@
  */
 #include "redis_wrapper.h"
 
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+/*
+ * Redis bytes for a message: characters of the database encoding as they
+ * are, except backslashes and control characters; any other byte as \xNN, so
+ * that no key can garble a message or fail its conversion to the client's
+ * encoding.  Longer input is cut after max bytes, marked by "...".
+ */
+char *
+rw_shown(const char *p, int64 len, int max)
+{
+	StringInfoData buf;
+	int			encoding = GetDatabaseEncoding();
+	int64		i = 0;
+
+	initStringInfo(&buf);
+	while (i < len)
+	{
+		unsigned char c = p[i];
+		int			n = 1;
+
+		if (buf.len >= max)
+		{
+			appendStringInfoString(&buf, "...");
+			break;
+		}
+		if (c >= 0x80)
+			n = pg_encoding_mblen(encoding, p + i);
+		if (c >= 0x80 && n <= len - i && pg_verify_mbstr(encoding, p + i, n, true))
+			appendBinaryStringInfo(&buf, p + i, n);
+		else if (c < 0x20 || c >= 0x7f || c == '\\')
+		{
+			appendStringInfo(&buf, "\\x%02x", c);
+			n = 1;
+		}
+		else
+			appendStringInfoChar(&buf, c);
+		i += n;
+	}
+	return buf.data;
+}
+
+/* A string PostgreSQL cannot hold is an error, not a truncated value. */
+static void
+check_size(int64 len)
+{
+	if (len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a Redis value of %lld bytes is larger than PostgreSQL can hold (%d bytes)",
+						(long long) len, (int) (MaxAllocSize - VARHDRSZ))));
+}
 
 static Datum
 text_datum(char *p, int64 len)
 {
 	StaticAssertStmt(RW_TEXT_HEADER == VARHDRSZ, "text cells reserve a varlena header");
+	check_size(len);
 	pg_verify_mbstr(GetDatabaseEncoding(), p, (int) len, false);
 	SET_VARSIZE(p - VARHDRSZ, len + VARHDRSZ);
 	return PointerGetDatum(p - VARHDRSZ);
@@ -122,5 +176,7 @@ items_datum(const char *p)
 Datum
 rw_cell_datum(char *base, const RwCell *cell, bool json)
 {
+	if (json)
+		check_size(cell->len);
 	return json ? items_datum(base + cell->off) : text_datum(base + cell->off, cell->len);
 }

@@ -1,7 +1,8 @@
 /*
  * The connection cache, PostgreSQL side.  The connections themselves live in
  * the core (core/pool.pxi), one idle connection per key; a key stands for a
- * foreign server and the role using it.  This file hands out keys, tells the
+ * foreign server and the user mapping used (as postgres_fdw's cache), or the
+ * role connecting where it has none.  This file hands out keys, tells the
  * core when a server or user mapping was altered or dropped (at the end of the
  * transaction that did it), and offers the SQL functions that list and close
  * this backend's connections, as postgres_fdw does.
@@ -24,9 +25,19 @@ PG_FUNCTION_INFO_V1(redis_wrapper_get_connections);
 PG_FUNCTION_INFO_V1(redis_wrapper_disconnect);
 PG_FUNCTION_INFO_V1(redis_wrapper_disconnect_all);
 
+/* Whose connection it is: a user mapping, or a role where none applies. */
+typedef struct ConnOwner
+{
+	Oid			serverid;
+	Oid			umid;
+	Oid			userid;			/* InvalidOid when umid is valid */
+} ConnOwner;
+
 typedef struct ConnEntry
 {
-	uint64		key;			/* hash key: server OID << 32 | role OID */
+	ConnOwner	owner;			/* hash key */
+	uint64		key;			/* the core's name for its connection */
+	Oid			umuser;			/* the mapping's role (InvalidOid: PUBLIC) */
 	uint32		server_hash;	/* syscache hash of the server */
 	uint32		mapping_hash;	/* ... of its user mapping, 0 if none */
 	bool		stale;			/* altered or dropped: forget its connection */
@@ -34,9 +45,7 @@ typedef struct ConnEntry
 
 static HTAB *entries = NULL;
 static bool any_stale = false;
-
-#define KEY_SERVER(key) ((Oid) ((key) >> 32))
-#define KEY_USER(key) ((Oid) ((key) & 0xFFFFFFFF))
+static uint64 last_key = 0;
 
 /* Tell the core to forget the connections of stale keys. */
 static void
@@ -79,16 +88,17 @@ transaction_ended(XactEvent event, void *arg)
 }
 
 uint64
-rw_connection_key(Oid serverid, Oid umid)
+rw_connection_key(const RwTableOptions *opts)
 {
-	uint64		key = ((uint64) serverid << 32) | GetUserId();
+	ConnOwner	owner;
 	ConnEntry  *entry;
+	bool		found;
 
 	if (entries == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(uint64);
+		ctl.keysize = sizeof(ConnOwner);
 		ctl.entrysize = sizeof(ConnEntry);
 		entries = hash_create("redis_wrapper connections", 8, &ctl, HASH_ELEM | HASH_BLOBS);
 		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, invalidated, (Datum) 0);
@@ -96,12 +106,19 @@ rw_connection_key(Oid serverid, Oid umid)
 		RegisterXactCallback(transaction_ended, NULL);
 	}
 	forget_stale();
-	entry = hash_search(entries, &key, HASH_ENTER, NULL);
+	memset(&owner, 0, sizeof(owner));
+	owner.serverid = opts->serverid;
+	owner.umid = opts->umid;
+	owner.userid = OidIsValid(opts->umid) ? InvalidOid : opts->userid;
+	entry = hash_search(entries, &owner, HASH_ENTER, &found);
+	if (!found)
+		entry->key = ++last_key;
+	entry->umuser = opts->umuser;
 	entry->stale = false;
-	entry->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(serverid));
-	entry->mapping_hash = OidIsValid(umid) ?
-		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(umid)) : 0;
-	return key;
+	entry->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(opts->serverid));
+	entry->mapping_hash = OidIsValid(opts->umid) ?
+		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(opts->umid)) : 0;
+	return entry->key;
 }
 
 /* Rows of (server_name, user_name, address) for each cached connection. */
@@ -141,13 +158,19 @@ redis_wrapper_get_connections(PG_FUNCTION_ARGS)
 		ForeignServer *server;
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
+		Oid			role;
+		const char *user;
 
 		if (!rw_pool_describe(entry->key, where, sizeof(where)))
 			continue;
-		server = GetForeignServerExtended(KEY_SERVER(entry->key), FSV_MISSING_OK);
+		server = GetForeignServerExtended(entry->owner.serverid, FSV_MISSING_OK);
 		values[0] = server ? CStringGetTextDatum(server->servername) : (Datum) 0;
 		nulls[0] = server == NULL;
-		values[1] = CStringGetTextDatum(GetUserNameFromId(KEY_USER(entry->key), false));
+		/* The mapping's role, as in its CREATE USER MAPPING; the role's own without one. */
+		role = OidIsValid(entry->owner.umid) ? entry->umuser : entry->owner.userid;
+		user = OidIsValid(role) ? GetUserNameFromId(role, true) : "public";
+		values[1] = user ? CStringGetTextDatum(user) : (Datum) 0;
+		nulls[1] = user == NULL;
 		values[2] = CStringGetTextDatum(where);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
@@ -167,7 +190,7 @@ disconnect(Oid serverid)
 		return false;
 	hash_seq_init(&scan, entries);
 	while ((entry = hash_seq_search(&scan)) != NULL)
-		if (!OidIsValid(serverid) || KEY_SERVER(entry->key) == serverid)
+		if (!OidIsValid(serverid) || entry->owner.serverid == serverid)
 		{
 			closed |= rw_pool_describe(entry->key, where, sizeof(where)) != 0;
 			rw_pool_invalidate(entry->key, 0);

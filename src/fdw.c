@@ -9,12 +9,14 @@
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -61,6 +63,15 @@ _PG_init(void)
 #endif
 }
 
+/* The core's UTF-8 text, escaped where the database encoding cannot hold it. */
+static const char *
+in_encoding(const char *s)
+{
+	int			len = strlen(s);
+
+	return pg_verify_mbstr(GetDatabaseEncoding(), s, len, true) ? s : rw_shown(s, len, len * 4);
+}
+
 void
 rw_raise(const RwError *err, const char *relname, const char *servername)
 {
@@ -105,9 +116,9 @@ rw_raise(const RwError *err, const char *relname, const char *servername)
 	}
 	ereport(ERROR,
 			(errcode(code),
-			 errmsg_internal("%s", err->message),
-			 err->detail[0] ? errdetail_internal("%s", err->detail) : 0,
-			 err->hint[0] ? errhint("%s", err->hint) : 0,
+			 errmsg_internal("%s", in_encoding(err->message)),
+			 err->detail[0] ? errdetail_internal("%s", in_encoding(err->detail)) : 0,
+			 err->hint[0] ? errhint("%s", in_encoding(err->hint)) : 0,
 			 relname ? errcontext("foreign table \"%s\" on server \"%s\"", relname, servername) : 0));
 }
 
@@ -120,7 +131,7 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	Relation	rel;
 
 	/* Wrong columns are reported now, before any Redis traffic. */
-	rw_get_table_options(foreigntableid, false, &opts);
+	rw_get_table_options(foreigntableid, InvalidOid, &opts);
 	rel = table_open(foreigntableid, NoLock);
 	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.spec.src_type, NULL);
 	table_close(rel, NoLock);
@@ -167,6 +178,25 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 
 /* --------------------------------------------------------------- executor */
 
+/*
+ * The role whose user mapping and secrets a scan uses, as in postgres_fdw:
+ * the one the table's permissions are checked as (a view's owner), else the
+ * current user.
+ */
+static Oid
+scan_user(ForeignScanState *node)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	Oid			userid;
+
+#if PG_VERSION_NUM >= 160000
+	userid = plan->checkAsUser;
+#else
+	userid = exec_rt_fetch(plan->scan.scanrelid, node->ss.ps.state)->checkAsUser;
+#endif
+	return OidIsValid(userid) ? userid : GetUserId();
+}
+
 static void
 release_scan(void *arg)
 {
@@ -191,7 +221,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 		return;
 
 	st = palloc0(sizeof(RwScanState));
-	rw_get_table_options(RelationGetRelid(rel), true, &st->opts);
+	rw_get_table_options(RelationGetRelid(rel), scan_user(node), &st->opts);
 	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
 	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
 
@@ -205,13 +235,13 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
 				st->opts.spec.want[st->attmap[i]] = 1;
 	}
-	st->opts.spec.conn_key = rw_connection_key(st->opts.serverid, st->opts.umid);
+	st->opts.spec.conn_key = rw_connection_key(&st->opts);
 
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
 	rw_python_start();
-	if (rw_scan_open(&st->opts.spec, &st->scan, &err) != RW_OK)
-		rw_raise(&err, st->opts.relname, st->opts.servername);
+	RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
+				 st->opts.relname, st->opts.servername);
 
 	/* However the query ends, the core's scan (and its socket) goes with it. */
 	st->release.func = release_scan;
@@ -220,25 +250,14 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	node->fdw_state = st;
 }
 
-/* Ask the core for the next batch, serving PostgreSQL's interrupts meanwhile. */
+/* Ask the core for the next batch. */
 static void
 fetch_batch(RwScanState *st)
 {
 	RwError		err;
 
-	for (;;)
-	{
-		int			rc = rw_scan_next(st->scan, &st->batch, &err);
-
-		if (rc == RW_OK)
-			break;
-		if (rc == RW_INTERRUPTED)
-		{
-			CHECK_FOR_INTERRUPTS();
-			continue;
-		}
-		rw_raise(&err, st->opts.relname, st->opts.servername);
-	}
+	RW_CORE_CALL(rw_scan_next(st->scan, &st->batch, &err), &err,
+				 st->opts.relname, st->opts.servername);
 	st->next_row = 0;
 	st->fetched = true;
 }
@@ -248,13 +267,11 @@ row_context(void *arg)
 {
 	RwScanState *st = (RwScanState *) arg;
 	const RwCell *key = &st->row[RW_KEY_CELL];
+	const char *shown = key->len >= 0 ?
+		rw_shown(st->batch.base + key->off, key->len, RW_SHOWN_KEY_MAX) :
+		rw_shown(st->opts.spec.key, strlen(st->opts.spec.key), RW_SHOWN_KEY_MAX);
 
-	if (key->len >= 0)
-		errcontext("Redis key \"%s\" read through foreign table \"%s\"",
-				   st->batch.base + key->off, st->opts.relname);
-	else
-		errcontext("Redis key \"%s\" read through foreign table \"%s\"",
-				   st->opts.spec.key, st->opts.relname);
+	errcontext("Redis key \"%s\" read through foreign table \"%s\"", shown, st->opts.relname);
 }
 
 static TupleTableSlot *
@@ -321,7 +338,7 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	RwTableOptions opts;
 	char	   *source;
 
-	rw_get_table_options(RelationGetRelid(node->ss.ss_currentRelation), false, &opts);
+	rw_get_table_options(RelationGetRelid(node->ss.ss_currentRelation), InvalidOid, &opts);
 	source = psprintf("%s \"%s\"", rw_src_type_name(opts.spec.src_type), opts.spec.key);
 	ExplainPropertyText("Redis Source", source, es);
 }

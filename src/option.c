@@ -37,6 +37,7 @@ static const RwOption valid_options[] = {
 	{"max_value_size", ForeignServerRelationId},
 	{"user", UserMappingRelationId},
 	{"password", UserMappingRelationId},
+	{"password_required", UserMappingRelationId},
 	{"src_type", ForeignTableRelationId},
 	{"src_key", ForeignTableRelationId},
 	{"fetch", ForeignTableRelationId},
@@ -82,6 +83,13 @@ joined_names(Oid context, const char *const *names)
 	return buf.data;
 }
 
+static bool
+is_path_option(const char *name)
+{
+	return strcmp(name, "tls_ca_file") == 0 || strcmp(name, "tls_cert_file") == 0 ||
+		strcmp(name, "tls_key_file") == 0;
+}
+
 static int
 parse_timeout(DefElem *def)
 {
@@ -119,8 +127,7 @@ check_url(const char *url)
 	RwError		err;
 
 	rw_python_start();
-	if (rw_core_check_url(url, &err) != RW_OK)
-		rw_raise(&err, NULL, NULL);
+	RW_CORE_CALL(rw_core_check_url(url, &err), &err, NULL, NULL);
 }
 
 Datum
@@ -132,7 +139,11 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 	bool		have_url = false,
 				have_url_id = false,
 				have_type = false,
-				have_key = false;
+				have_key = false,
+				have_user = false,
+				have_password = false,
+				have_cert = false,
+				have_key_file = false;
 	int			src_type = -1;
 	const char *fetch = NULL;
 
@@ -196,10 +207,31 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 			(void) parse_size(def);
 		else if (strcmp(def->defname, "tls_verify") == 0)
 			(void) defGetBoolean(def);
-		else if (strncmp(def->defname, "tls_", 4) == 0 && !is_absolute_path(defGetString(def)))
+		else if (is_path_option(def->defname))
+		{
+			/* Like postgres_fdw's sslcert and sslkey: the backend's files are not everyone's. */
+			if (!superuser())
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("only a superuser may set option \"%s\"", def->defname),
+						 errhint("Options that name files on the database server are superuser-only.")));
+			if (!is_absolute_path(defGetString(def)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"%s\" must be an absolute path", def->defname)));
+			have_cert |= strcmp(def->defname, "tls_cert_file") == 0;
+			have_key_file |= strcmp(def->defname, "tls_key_file") == 0;
+		}
+		else if (strcmp(def->defname, "user") == 0)
+			have_user = true;
+		else if (strcmp(def->defname, "password") == 0)
+			have_password = true;
+		else if (strcmp(def->defname, "password_required") == 0 &&
+				 !defGetBoolean(def) && !superuser())
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-					 errmsg("option \"%s\" must be an absolute path", def->defname)));
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("password_required=false is superuser-only"),
+					 errhint("User mappings with the password_required option set to false may only be created or modified by a superuser.")));
 	}
 
 	if (catalog == ForeignServerRelationId)
@@ -214,6 +246,20 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("a Redis server needs option \"conn_url\" or \"conn_url_id\""),
 					 errhint("For example: OPTIONS (conn_url 'redis://127.0.0.1:6379/0').")));
+		if (have_key_file && !have_cert)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("option \"tls_key_file\" needs option \"tls_cert_file\""),
+					 errhint("tls_key_file is the key of the client certificate in tls_cert_file.")));
+	}
+	else if (catalog == UserMappingRelationId)
+	{
+		/* Redis would run us as its default user: never an identity nobody named. */
+		if (have_user && !have_password)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("a user mapping with option \"user\" needs option \"password\""),
+					 errhint("Redis authenticates a user name only together with its password.")));
 	}
 	else if (catalog == ForeignTableRelationId)
 	{
@@ -232,11 +278,14 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* The options of the current user's user mapping, or PUBLIC's; none is needed. */
+/*
+ * The options of userid's user mapping for the server, or PUBLIC's; a Redis
+ * server may need none.
+ */
 static List *
-user_mapping_options(Oid serverid, Oid *umid)
+user_mapping_options(Oid serverid, Oid userid, Oid *umid, Oid *umuser)
 {
-	Oid			users[2] = {GetUserId(), InvalidOid};
+	Oid			users[2] = {userid, InvalidOid};
 
 	for (int i = 0; i < 2; i++)
 	{
@@ -253,25 +302,32 @@ user_mapping_options(Oid serverid, Oid *umid)
 			List	   *result = isnull ? NIL : untransformRelOptions(datum);
 
 			*umid = form->oid;
+			*umuser = form->umuser;
 			ReleaseSysCache(tp);
 			return result;
 		}
 	}
 	*umid = InvalidOid;
+	*umuser = InvalidOid;
 	return NIL;
 }
 
 /*
- * The effective options of a foreign table.  resolve_url reads conn_url_id
- * from Vault; the planner, which must not depend on secrets, skips that.
+ * The effective options of a foreign table.  With a valid userid (the role
+ * the scan is checked as), also what connecting as that role needs: its user
+ * mapping, conn_url_id read from Vault with its rights, and the checks of who
+ * may connect how.  The planner, which must not depend on secrets, passes
+ * InvalidOid.
  */
 void
-rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
+rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 {
 	ForeignTable *table = GetForeignTable(relid);
 	ForeignServer *server = GetForeignServer(table->serverid);
 	ListCell   *cell;
 	char	   *url_id = NULL;
+	const char *path_option = NULL;
+	bool		password_required = true;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->spec.src_type = -1;
@@ -283,6 +339,7 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
+	opts->userid = userid;
 
 	foreach(cell, table->options)
 	{
@@ -317,15 +374,8 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 			opts->spec.tls_verify = defGetBoolean(def);
 		else if (strcmp(def->defname, "max_value_size") == 0)
 			opts->spec.max_value_size = parse_size(def);
-	}
-	foreach(cell, user_mapping_options(server->serverid, &opts->umid))
-	{
-		DefElem    *def = (DefElem *) lfirst(cell);
-
-		if (strcmp(def->defname, "user") == 0)
-			opts->spec.user = defGetString(def);
-		else if (strcmp(def->defname, "password") == 0)
-			opts->spec.password = defGetString(def);
+		if (is_path_option(def->defname))
+			path_option = def->defname;
 	}
 
 	/* The validator guarantees these; catalogs edited by hand might not. */
@@ -337,9 +387,37 @@ rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts)
 	if (opts->spec.fetch_by_scan < 0)
 		opts->spec.fetch_by_scan = opts->spec.src_type != RW_SRC_SET &&
 			opts->spec.src_type != RW_SRC_HASH;
-	if (resolve_url && url_id != NULL)
-		opts->spec.url = rw_vault_secret(url_id);
-	if (resolve_url && opts->spec.url == NULL)
+	if (!OidIsValid(userid))
+		return;
+
+	/*
+	 * Files are named by superusers only (the validator); a server whose owner
+	 * has since lost superuser does not keep naming them.
+	 */
+	if (path_option && !superuser_arg(server->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("server \"%s\" names a file in option \"%s\", but its owner is not a superuser",
+						opts->servername, path_option),
+				 errhint("Only a superuser may own a server whose options name files.")));
+
+	foreach(cell, user_mapping_options(server->serverid, userid, &opts->umid, &opts->umuser))
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "user") == 0)
+			opts->spec.user = defGetString(def);
+		else if (strcmp(def->defname, "password") == 0)
+			opts->spec.password = defGetString(def);
+		else if (strcmp(def->defname, "password_required") == 0)
+			password_required = defGetBoolean(def);
+	}
+	/* As postgres_fdw: superusers, and mappings a superuser exempted, need no password. */
+	opts->spec.password_required = password_required && !superuser_arg(userid);
+
+	if (url_id != NULL)
+		opts->spec.url = rw_vault_secret(url_id, userid);
+	if (opts->spec.url == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has neither conn_url nor conn_url_id", opts->servername)));

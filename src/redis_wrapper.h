@@ -21,11 +21,13 @@ typedef struct RwTableOptions
 	char	   *relname;
 	char	   *servername;
 	Oid			serverid;
+	Oid			userid;			/* the role connecting, or InvalidOid: planning only */
 	Oid			umid;			/* the user mapping used, or InvalidOid */
+	Oid			umuser;			/* its role, InvalidOid for PUBLIC's */
 } RwTableOptions;
 
 /* option.c */
-extern void rw_get_table_options(Oid relid, bool resolve_url, RwTableOptions *opts);
+extern void rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts);
 extern const char *rw_src_type_name(int src_type);
 
 /* cells.c */
@@ -37,10 +39,10 @@ extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);
 
 /* vault.c */
-extern char *rw_vault_secret(const char *id);
+extern char *rw_vault_secret(const char *id, Oid userid);
 
 /* connection.c */
-extern uint64 rw_connection_key(Oid serverid, Oid umid);
+extern uint64 rw_connection_key(const RwTableOptions *opts);
 
 /* embed.c */
 extern void rw_python_start(void);
@@ -49,8 +51,26 @@ extern bool rw_core_loaded(void);
 /* wait.c */
 extern int	rw_pg_wait(int fd, int events, int timeout_ms);
 
+/* cells.c: Redis bytes in a message, escaped, at most max bytes of them */
+#define RW_SHOWN_KEY_MAX 200
+extern char *rw_shown(const char *p, int64 len, int max);
+
 /* fdw.c */
 extern void rw_raise(const RwError *err, const char *relname, const char *servername);
+
+/*
+ * Every call into the core goes through here.  RW_INTERRUPTED means a socket
+ * wait saw a pending interrupt, the core's state intact: serve the interrupt
+ * (which may not return) and make the same call again.
+ */
+#define RW_CORE_CALL(call, err, relname, servername) \
+	do { \
+		int			rw_rc_; \
+		while ((rw_rc_ = (call)) == RW_INTERRUPTED) \
+			CHECK_FOR_INTERRUPTS(); \
+		if (rw_rc_ != RW_OK) \
+			rw_raise((err), (relname), (servername)); \
+	} while (0)
 extern char *rw_fault;
 
 #endif							/* REDIS_WRAPPER_H */

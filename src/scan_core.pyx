@@ -123,7 +123,6 @@ cdef class Scan:
     cdef int src_type
     cdef bytes key
     cdef bint by_scan
-    cdef bint password_required
     cdef long long max_value_size
     cdef Connection conn
     cdef Plan plan
@@ -140,9 +139,10 @@ cdef class Scan:
         self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
         self.tls.key_file = spec.tls_key_file if spec.tls_key_file != NULL else None
         self.tls.verify = spec.tls_verify != 0
-        self.identity = (url,
-                         spec.user if spec.user != NULL else self.url.user,
-                         spec.password if spec.password != NULL else self.url.password,
+        user = spec.user if spec.user != NULL else self.url.user
+        password = spec.password if spec.password != NULL else self.url.password
+        check_identity(self.url, user, password, spec.password_required != 0)
+        self.identity = (url, user, password,
                          spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity())
         self.conn_key = spec.conn_key
         self.fault = spec.fault if spec.fault != NULL else b""
@@ -152,7 +152,6 @@ cdef class Scan:
         self.src_type = spec.src_type
         self.key = spec.key
         self.by_scan = spec.fetch_by_scan != 0
-        self.password_required = spec.password_required != 0
         self.max_value_size = spec.max_value_size
         self.connect()
         return 0
@@ -224,6 +223,34 @@ cdef class Scan:
         return 0
 
 
+cdef int check_identity(Url url, bytes user, bytes password, bint password_required) except -1:
+    """Refuse to connect as someone the options did not name, or, for a role that
+    must authenticate (password_required, from fdw.c), without a password or
+    through a unix socket (which reaches servers only the database's OS user can)."""
+    if user is not None and password is None:
+        raise CoreError(RW_ERR_BAD_OPTION, "Redis user \"%s\" is given without a password" % shown(user),
+                        hint="Redis authenticates a user name only together with its password; "
+                             "without one the connection would run as Redis's default user.")
+    if not password_required:
+        return 0
+    if url.scheme == 'unix':
+        raise CoreError(RW_ERR_PRIVILEGE, "only superusers may connect to Redis through a unix socket",
+                        hint="A superuser may allow it for a user mapping with password_required 'false'.")
+    if password is None:
+        raise CoreError(RW_ERR_PRIVILEGE, "password is required",
+                        detail="Non-superusers must send a password to Redis, from their user mapping or the connection URL.",
+                        hint="Add a password to the user mapping; a superuser may instead set password_required 'false' on it.")
+    return 0
+
+
+cdef str shown(bytes b):
+    """Redis bytes for a message: backslash escapes for control characters and
+    bytes that are not UTF-8, cut after 200 bytes."""
+    text = b[:200].decode('utf-8', 'backslashreplace')
+    text = ''.join(c if c >= ' ' and c != '\x7f' else '\\x%02x' % ord(c) for c in text)
+    return text + '...' if len(b) > 200 else text
+
+
 def scan_rows(str url, int src_type, bytes key):
     """A whole scan outside PostgreSQL, counting rows: the core-alone baseline
     of ./dev bench (built as a Python extension there; unused in the query path)."""
@@ -250,6 +277,16 @@ def scan_rows(str url, int src_type, bytes key):
         s.conn.close()
 
 
+cdef str traceback_tail(object exc, size_t size):
+    """The innermost part of exc's traceback that fits in size bytes, for DETAIL."""
+    try:
+        import traceback
+        text = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+        return text[-size:]
+    except BaseException:
+        return ""
+
+
 cdef void copy_text(char *dst, size_t size, object text) noexcept:
     """Copy text into a C buffer, truncated on a UTF-8 character boundary."""
     cdef bytes b
@@ -264,7 +301,9 @@ cdef void copy_text(char *dst, size_t size, object text) noexcept:
 
 
 cdef int report(RwError *err, object exc) noexcept:
-    """Fill err from an exception; returns RW_ERROR."""
+    """Fill err from an exception; returns the status for it."""
+    if isinstance(exc, Interrupted):
+        return RW_INTERRUPTED
     if isinstance(exc, CoreError):
         err.kind = exc.kind
         copy_text(err.message, sizeof(err.message), exc.message)
@@ -279,7 +318,7 @@ cdef int report(RwError *err, object exc) noexcept:
         err.kind = RW_ERR_INTERNAL
         copy_text(err.message, sizeof(err.message),
                   "internal error in the Redis scanning core: %s: %s" % (type(exc).__name__, exc))
-        err.detail[0] = 0
+        copy_text(err.detail, sizeof(err.detail), traceback_tail(exc, sizeof(err.detail) - 1))
         err.hint[0] = 0
     return RW_ERROR
 
@@ -290,8 +329,10 @@ cdef public void rw_core_set_wait(RwWaitFn fn) noexcept nogil:
 
 
 cdef public int rw_core_check_url(const char *url, RwError *err) noexcept with gil:
+    cdef Url u
     try:
-        parse_url(url.decode('utf-8', 'surrogateescape'))
+        u = parse_url(url.decode('utf-8', 'surrogateescape'))
+        check_identity(u, u.user, u.password, False)
         return RW_OK
     except BaseException as e:
         return report(err, e)
@@ -314,10 +355,8 @@ cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcep
     try:
         s.next_batch(batch)
         return RW_OK
-    except Interrupted:
-        return RW_INTERRUPTED
     except BaseException as e:
-        if s.conn.state != CS_READY or not s.conn.idle():
+        if not isinstance(e, Interrupted) and (s.conn.state != CS_READY or not s.conn.idle()):
             s.conn.state = CS_BROKEN
         return report(err, e)
 

@@ -1,6 +1,7 @@
 /*
  * conn_url_id: the connection URL kept as a Supabase Vault secret, read from
- * vault.decrypted_secrets as the current user.  A UUID is matched against the
+ * vault.decrypted_secrets with the rights of the role the scan is checked as
+ * (a view's owner, as for its user mapping), not of whoever runs the query.  A UUID is matched against the
  * secret's id (and key_id, where the view has that column), anything else
  * against its name.
  */
@@ -10,6 +11,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -39,7 +41,7 @@ vault_context(void *arg)
 }
 
 char *
-rw_vault_secret(const char *id)
+rw_vault_secret(const char *id, Oid userid)
 {
 	Oid			view = RangeVarGetRelid(makeRangeVar("vault", "decrypted_secrets", -1), NoLock, true);
 	bool		by_uuid = looks_like_uuid(id);
@@ -51,6 +53,8 @@ rw_vault_secret(const char *id)
 	char	   *secret = NULL;
 	bool		isnull = true;
 	int			rc;
+	Oid			saved_user;
+	int			saved_context;
 
 	if (!OidIsValid(view))
 		ereport(ERROR,
@@ -59,13 +63,18 @@ rw_vault_secret(const char *id)
 				 errhint("Install Supabase Vault, or give the server a conn_url instead.")));
 
 	initStringInfo(&query);
-	appendStringInfoString(&query, "SELECT decrypted_secret::text FROM vault.decrypted_secrets WHERE ");
+	/*
+	 * It runs as another role than the caller's, whose search_path must not
+	 * choose its operators: everything is schema-qualified.
+	 */
+	appendStringInfoString(&query, "SELECT decrypted_secret::pg_catalog.text FROM vault.decrypted_secrets WHERE ");
 	if (!by_uuid)
-		appendStringInfoString(&query, "name = $1");
+		appendStringInfoString(&query, "name OPERATOR(pg_catalog.=) $1");
 	else if (get_attnum(view, "key_id") != InvalidAttrNumber)
-		appendStringInfoString(&query, "id = $1::uuid OR key_id = $1::uuid");
+		appendStringInfoString(&query, "id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid"
+							   " OR key_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid");
 	else
-		appendStringInfoString(&query, "id = $1::uuid");
+		appendStringInfoString(&query, "id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid");
 	appendStringInfoString(&query, " LIMIT 2");
 
 	context.callback = vault_context;
@@ -73,6 +82,9 @@ rw_vault_secret(const char *id)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 
+	/* An error on the way restores the user with the transaction's abort. */
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(userid, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
 	rc = SPI_execute_with_args(query.data, 1, &argtype, &arg, NULL, true, 2);
 	if (rc != SPI_OK_SELECT)
@@ -93,6 +105,7 @@ rw_vault_secret(const char *id)
 			secret = MemoryContextStrdup(caller, TextDatumGetCString(value));
 	}
 	SPI_finish();
+	SetUserIdAndSecContext(saved_user, saved_context);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -308,14 +308,16 @@ def test_malformed_or_truncated_replies(db, backend, reply, error, words):
 
 def test_an_ordinary_role_end_to_end(db, own_redis):
     """A role that is no superuser: creates a table (the column check runs as it),
-    reads it through its own user mapping, and sees its cached connection."""
+    reads it through its own user mapping (which must hold a password), and sees
+    its cached connection."""
     own_redis.client().rpush('l', 'mine')
+    own_redis.client().config_set('requirepass', SECRET)
     server_with_table(db, 'c_role', own_redis.url)
     db.execute('drop role if exists c_app')
     db.execute('create role c_app')
     db.execute('grant usage on foreign server c_role to c_app')
     db.execute('grant usage, create on schema redis to c_app')
-    db.execute("create user mapping for c_app server c_role")
+    db.execute("create user mapping for c_app server c_role options (password '%s')" % SECRET)
     db.execute('set role c_app')
     try:
         db.execute("create foreign table redis.c_app_l (element text) server c_role "

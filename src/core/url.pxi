@@ -36,12 +36,10 @@ cdef bytes percent_decode(str s, str what):
     while i < len(raw):
         c = raw[i]
         if c == 0x25:
-            try:
-                out.append(int(raw[i + 1:i + 3], 16))
-            except ValueError:
-                raise bad_url("bad percent-encoding in the " + what) from None
-            if len(raw[i + 1:i + 3]) != 2:
+            hexdigits = raw[i + 1:i + 3]
+            if len(hexdigits) != 2 or not all(d in b'0123456789abcdefABCDEF' for d in hexdigits):
                 raise bad_url("bad percent-encoding in the " + what)
+            out.append(int(hexdigits, 16))
             i += 3
         else:
             out.append(c)
@@ -100,7 +98,9 @@ cdef Url parse_url(str url):
     if not u.host:
         raise bad_url("it has no host")
     if portpart:
-        if not portpart.isdigit() or not portpart.isascii() or not 0 < int(portpart) < 65536:
+        # Length first: int() of thousands of digits raises instead of answering.
+        if (not portpart.isdigit() or not portpart.isascii() or len(portpart) > 5
+                or not 0 < int(portpart) < 65536):
             raise bad_url("the port must be a number from 1 to 65535")
         u.port = int(portpart)
     else:
