@@ -40,8 +40,8 @@ vault_context(void *arg)
 	errcontext("reading conn_url_id \"%s\" from vault.decrypted_secrets", (const char *) arg);
 }
 
-char *
-rw_vault_secret(const char *id, Oid userid)
+static char *
+read_secret(const char *id)
 {
 	Oid			view = RangeVarGetRelid(makeRangeVar("vault", "decrypted_secrets", -1), NoLock, true);
 	bool		by_uuid = looks_like_uuid(id);
@@ -53,8 +53,6 @@ rw_vault_secret(const char *id, Oid userid)
 	char	   *secret = NULL;
 	bool		isnull = true;
 	int			rc;
-	Oid			saved_user;
-	int			saved_context;
 
 	if (!OidIsValid(view))
 		ereport(ERROR,
@@ -82,9 +80,6 @@ rw_vault_secret(const char *id, Oid userid)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 
-	/* An error on the way restores the user with the transaction's abort. */
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(userid, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
 	rc = SPI_execute_with_args(query.data, 1, &argtype, &arg, NULL, true, 2);
 	if (rc != SPI_OK_SELECT)
@@ -105,11 +100,26 @@ rw_vault_secret(const char *id, Oid userid)
 			secret = MemoryContextStrdup(caller, TextDatumGetCString(value));
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(saved_user, saved_context);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("Vault secret \"%s\" could not be decrypted", id)));
 	error_context_stack = context.previous;
+	return secret;
+}
+
+/* The secret, read with userid's rights (its schema lookup included). */
+char *
+rw_vault_secret(const char *id, Oid userid)
+{
+	Oid			saved_user;
+	int			saved_context;
+	char	   *secret;
+
+	/* An error on the way restores the user with the transaction's abort. */
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(userid, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	secret = read_secret(id);
+	SetUserIdAndSecContext(saved_user, saved_context);
 	return secret;
 }

@@ -75,3 +75,36 @@ def test_no_vault_at_all(db, r):
     with pytest.raises(psycopg.errors.UndefinedObject) as e:
         db.execute('select * from %s' % t)
     assert 'vault.decrypted_secrets' in str(e.value) and 'conn_url' in e.value.diag.message_hint
+
+
+def test_a_view_reads_the_secret_with_its_owners_rights(db, r, vault):
+    """As for user mappings: the view's owner (here a superuser) is who reads Vault,
+    not the role selecting from the view, which may not read it itself."""
+    server_with(db, 'vault_srv', 'redis_conn_url')
+    r.rpush('l', 'owner-only')
+    t = table(db, 'v_list', 'list', 'l', server='vault_srv')
+    db.execute('create view redis.v_list_view as select * from %s' % t)
+    db.execute('drop role if exists vault_reader')
+    db.execute('create role vault_reader')
+    db.execute('grant usage on schema redis to vault_reader')
+    db.execute('grant select on redis.v_list_view to vault_reader')
+    db.execute('set role vault_reader')
+    try:
+        assert rows(db, 'select * from redis.v_list_view') == [('owner-only',)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute('select * from vault.decrypted_secrets')
+    finally:
+        db.execute('reset role')
+        db.execute('drop view redis.v_list_view')
+        db.execute('drop owned by vault_reader')
+        db.execute('drop role vault_reader')
+
+
+def test_a_secret_url_naming_a_user_without_password_is_refused(db, r, vault, redis_server):
+    db.execute("update vault.secrets set secret = %s where name = 'redis_conn_url'",
+               (redis_server.url.replace('redis://', 'redis://ro@'),))
+    server_with(db, 'vault_srv', 'redis_conn_url')
+    t = table(db, 'v_list', 'list', 'l', server='vault_srv')
+    with pytest.raises(psycopg.errors.FdwInvalidAttributeValue) as e:
+        db.execute('select * from %s' % t)
+    assert 'without a password' in str(e.value)
