@@ -1,11 +1,19 @@
 """The DDL-time column check: it covers every DDL that shapes a Redis foreign table's
-columns, and nothing another role creates can stand in for it."""
+columns, nothing another role creates can stand in for it, and another module that
+exports our entry points' names cannot make it take that module's tables for ours."""
+import os
+import shutil
+import subprocess
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from conftest import rows, table
 from redis_wrapper_tools import spec_data
+from redis_wrapper_tools.servers import pg_config as query_pg_config
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKER = 'rw_ddl_attacker'
 
 
@@ -72,6 +80,46 @@ def test_event_trigger_runs_nothing_another_role_created(pg, fresh_db, attacker,
         with pytest.raises(psycopg.errors.FdwInvalidColumnName):      # and the check itself ran
             su.execute("create foreign table redis.victim2 (bogus text) server redis_server "
                        "options (src_type 'list', src_key 'k')")
+
+
+@pytest.fixture
+def impostor(pg_config, tmp_path):
+    """rw_impostor.so: another FDW module exporting redis_fdw_handler and redis_fdw_validator
+    (as the classic redis_fdw does), installed into pkglibdir for this test only."""
+    built = tmp_path / 'rw_impostor.so'
+    subprocess.run([os.environ.get('CC', 'cc'), '-shared', '-fPIC', '-O2',
+                    '-I' + query_pg_config('includedir-server', pg_config),
+                    '-o', str(built), os.path.join(HERE, 'impostor', 'impostor.c')],
+                   check=True, capture_output=True)
+    installed = os.path.join(query_pg_config('pkglibdir', pg_config), 'rw_impostor.so')
+    shutil.copy(built, installed)
+    os.chmod(installed, 0o755)
+    try:
+        yield 'rw_impostor'
+    finally:
+        os.unlink(installed)
+
+
+def test_other_module_with_our_symbol_names_is_not_taken_for_ours(pg, fresh_db, impostor, r):
+    with pg.connect(fresh_db) as su:
+        su.execute(sql.SQL("""
+            create function classic_handler() returns fdw_handler
+              as {lib}, 'redis_fdw_handler' language c strict;
+            create function classic_validator(text[], oid) returns void
+              as {lib}, 'redis_fdw_validator' language c strict;
+            create foreign data wrapper classic handler classic_handler validator classic_validator;
+            create server classic_server foreign data wrapper classic""").format(
+            lib=sql.Literal('$libdir/' + impostor)))
+    r.rpush('l', 'a', 'b')
+    # A fresh backend that loads the impostor first, then ours (both RTLD_GLOBAL).
+    with pg.connect(fresh_db) as conn:
+        conn.execute(sql.SQL('load {}').format(sql.Literal(impostor)))
+        conn.execute("create foreign table classic_table (whatever int) server classic_server "
+                     "options (tabletype 'list', singleton_key 'x')")
+        t = table(conn, 'ours', 'list', 'l')
+        assert rows(conn, 'select * from %s' % t) == [('a',), ('b',)]
+        with pytest.raises(psycopg.errors.FdwInvalidColumnName):
+            table(conn, 'ours_bad', 'list', 'l', columns='bogus text')
 
 
 @pytest.fixture
