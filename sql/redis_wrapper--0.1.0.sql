@@ -31,28 +31,50 @@ RETURNS bool
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT PARALLEL RESTRICTED;
 
--- Column shapes are checked when a foreign table is created or altered, not
+-- Column shapes are checked when DDL gives a foreign table its columns, not
 -- only when it is first scanned.
 CREATE FUNCTION redis_wrapper_check_table(regclass)
 RETURNS void
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT;
 
+-- The trigger runs as whoever issues the DDL, often a superuser, so nothing in
+-- it may resolve to an object another role could create: the search_path is
+-- fixed, every name is qualified and every argument has the exact type.
+--
+-- pg_event_trigger_ddl_commands() reports one pg_class row per command: the
+-- foreign table itself for CREATE FOREIGN TABLE (also PARTITION OF and
+-- INHERITS) and for ALTER [FOREIGN] TABLE on it (object_type 'foreign table',
+-- or 'foreign table column' for RENAME COLUMN), but only the parent for
+-- ALTER TABLE on a partitioned or inheritance parent (ADD COLUMN, RENAME
+-- COLUMN, ALTER COLUMN TYPE, ATTACH PARTITION), which changes or adds its
+-- foreign inheritors too.  So every foreign table among the reported relations
+-- and their inheritors is checked.
 CREATE FUNCTION redis_wrapper_ddl_check()
 RETURNS event_trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cmd record;
+    rel pg_catalog.oid;
 BEGIN
-    FOR cmd IN SELECT objid FROM pg_event_trigger_ddl_commands()
-               WHERE object_type = 'foreign table'
+    FOR rel IN
+        WITH RECURSIVE affected(relid) AS (
+            SELECT objid FROM pg_catalog.pg_event_trigger_ddl_commands()
+             WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
+          UNION
+            SELECT i.inhrelid FROM pg_catalog.pg_inherits i, affected a
+             WHERE i.inhparent OPERATOR(pg_catalog.=) a.relid
+        )
+        SELECT a.relid FROM affected a, pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) a.relid
+           AND c.relkind OPERATOR(pg_catalog.=) 'f'::pg_catalog."char"
     LOOP
-        PERFORM @extschema@.redis_wrapper_check_table(cmd.objid);
+        PERFORM @extschema@.redis_wrapper_check_table(rel::pg_catalog.regclass);
     END LOOP;
 END;
 $$;
 
 CREATE EVENT TRIGGER redis_wrapper_ddl_check ON ddl_command_end
-    WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
-    EXECUTE FUNCTION redis_wrapper_ddl_check();
+    WHEN TAG IN ('CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION @extschema@.redis_wrapper_ddl_check();

@@ -1,7 +1,8 @@
 /*
  * The column shapes of each source type, checked before any Redis traffic:
- * at CREATE/ALTER FOREIGN TABLE (through the extension's event trigger), when
- * planning, and when a scan starts.  A table may declare any subset of its
+ * by DDL that gives a foreign table columns (through the extension's event
+ * trigger, which also covers ALTER TABLE on partitioned and inheritance
+ * parents), when planning, and when a scan starts.  A table may declare any subset of its
  * source type's columns, in any order, each with exactly the expected type.
  */
 #include "redis_wrapper.h"
@@ -96,7 +97,12 @@ rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap
 	}
 }
 
-/* Is this foreign table served by redis_wrapper (and not some other FDW)? */
+/*
+ * Is this foreign table served by redis_wrapper (and not some other FDW)?  Its
+ * wrapper's handler must resolve to our own redis_fdw_handler: the module is
+ * linked with -Bsymbolic, so the name below is ours even when another module
+ * exporting the same name (the classic redis_fdw) was loaded first.
+ */
 static bool
 is_redis_table(Oid relid)
 {
