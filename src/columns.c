@@ -127,7 +127,7 @@ redis_wrapper_check_table(PG_FUNCTION_ARGS)
 
 	if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE || !is_redis_table(relid))
 		PG_RETURN_VOID();
-	rw_get_table_options(relid, false, &opts);
+	rw_get_table_options(relid, InvalidOid, &opts);
 	rel = table_open(relid, AccessShareLock);
 	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.spec.src_type, NULL);
 	table_close(rel, AccessShareLock);
