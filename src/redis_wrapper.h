@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "foreign/fdwapi.h"
 #include "core_api.h"
 
 /*
@@ -55,7 +56,29 @@ extern int	rw_pg_wait(int fd, int events, int timeout_ms);
 #define RW_SHOWN_KEY_MAX 200
 extern char *rw_shown(const char *p, int64 len, int max);
 
+/* planner.c: ForeignScan.fdw_private, by index (as postgres_fdw's FdwScanPrivateIndex) */
+enum RwScanPrivateIndex
+{
+	RwScanPrivateAttnos,		/* Integer list: attributes read, 0 for a whole row */
+	RwScanPrivateSource			/* String: the source, for EXPLAIN */
+};
+extern void redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
+extern void redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
+extern ForeignScan *redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+										ForeignPath *best_path, List *tlist, List *scan_clauses,
+										Plan *outer_plan);
+
+/* scan.c */
+extern void redisBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *redisIterateForeignScan(ForeignScanState *node);
+extern void redisReScanForeignScan(ForeignScanState *node);
+extern void redisEndForeignScan(ForeignScanState *node);
+extern void redisExplainForeignScan(ForeignScanState *node, struct ExplainState *es);
+
 /* fdw.c */
+extern char *rw_fault;
+
+/* errors.c */
 extern void rw_raise(const RwError *err, const char *relname, const char *servername);
 
 /*
@@ -71,6 +94,5 @@ extern void rw_raise(const RwError *err, const char *relname, const char *server
 		if (rw_rc_ != RW_OK) \
 			rw_raise((err), (relname), (servername)); \
 	} while (0)
-extern char *rw_fault;
 
 #endif							/* REDIS_WRAPPER_H */
