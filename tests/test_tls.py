@@ -16,10 +16,19 @@ def openssl(*args, cwd):
     subprocess.run(['openssl'] + list(args), cwd=cwd, check=True, capture_output=True)
 
 
+def sign(d, name, cn, ca, ext=None):
+    """A key and a certificate for cn in d, signed by ca (a name in d)."""
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % cn,
+            '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
+    openssl('x509', '-req', '-in', name + '.csr', '-CA', ca + '.crt', '-CAkey', ca + '.key',
+            '-CAcreateserial', '-days', '2', '-out', name + '.crt', *(['-extfile', ext] if ext else []), cwd=d)
+
+
 @pytest.fixture(scope='module')
 def certs():
     """A CA, a server certificate for localhost and 127.0.0.1, a client certificate,
-    and a second CA that signed none of them."""
+    a second CA that signed none of them, and a client certificate signed by an
+    intermediate CA that the first CA signed."""
     d = tempfile.mkdtemp(prefix='rw-tls-')
     os.chmod(d, 0o755)
     for ca in ('ca', 'other_ca'):
@@ -27,16 +36,26 @@ def certs():
                 '-keyout', ca + '.key', '-out', ca + '.crt', cwd=d)
     with open(os.path.join(d, 'san.ext'), 'w') as f:
         f.write('subjectAltName = DNS:localhost, IP:127.0.0.1\n')
-    for name, cn in (('server', 'localhost'), ('client', 'redis-wrapper-client')):
-        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % cn,
-                '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
-        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
-                '-CAcreateserial', '-days', '2', '-out', name + '.crt',
-                *(['-extfile', 'san.ext'] if name == 'server' else []), cwd=d)
+    with open(os.path.join(d, 'ca.ext'), 'w') as f:
+        f.write('basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign\n')
+    sign(d, 'server', 'localhost', 'ca', 'san.ext')
+    sign(d, 'client', 'redis-wrapper-client', 'ca')
+    sign(d, 'intermediate', 'intermediate', 'ca', 'ca.ext')
+    sign(d, 'leaf', 'redis-wrapper-leaf', 'intermediate')
+    files = {name: os.path.join(d, name) for name in
+             ('ca.crt', 'other_ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key',
+              'intermediate.crt', 'leaf.crt', 'leaf.key')}
+    for name, parts in (('both_cas.crt', ('other_ca.crt', 'ca.crt')),
+                        ('client.pem', ('client.crt', 'client.key')),
+                        ('leaf_chain.crt', ('leaf.crt', 'intermediate.crt'))):
+        files[name] = os.path.join(d, name)
+        with open(files[name], 'w') as out:
+            for part in parts:
+                with open(files[part]) as f:
+                    out.write(f.read())
     for f in os.listdir(d):
         os.chmod(os.path.join(d, f), 0o644)
-    yield {name: os.path.join(d, name) for name in
-           ('ca.crt', 'other_ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key')}
+    yield files
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -99,18 +118,38 @@ def test_verification_can_be_turned_off(db, tls_server):
     assert rows(db, 'select * from %s' % t) == [('secure',)]
 
 
-def test_client_certificates(db, certs):
+@pytest.fixture(scope='module')
+def auth_server(certs):
+    """A TLS server that demands a client certificate signed (maybe indirectly) by the CA."""
     server = tls_redis(certs, 'yes')
-    try:
-        url = 'rediss://localhost:%d' % server.tls_port
-        t = server_with_table(db, 't_nocert', url, tls_ca_file=certs['ca.crt'])
-        with pytest.raises((psycopg.errors.FdwUnableToEstablishConnection, psycopg.errors.ConnectionFailure)):
-            db.execute('select * from %s' % t)
-        t = server_with_table(db, 't_cert', url, tls_ca_file=certs['ca.crt'],
-                        tls_cert_file=certs['client.crt'], tls_key_file=certs['client.key'])
-        assert rows(db, 'select * from %s' % t) == [('secure',)]
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def with_files(certs, **files):
+    """TLS options: tls_ca_file ca.crt unless given; values are names in certs or paths."""
+    return {k: certs.get(v, v) for k, v in dict({'tls_ca_file': 'ca.crt'}, **files).items()}
+
+
+@pytest.mark.parametrize('files', [
+    {'tls_cert_file': 'client.crt', 'tls_key_file': 'client.key'},
+    {'tls_cert_file': 'client.pem'},                                    # the key after the certificate
+    {'tls_cert_file': 'leaf_chain.crt', 'tls_key_file': 'leaf.key'},    # the intermediate CA goes along
+    {'tls_cert_file': 'client.pem', 'tls_ca_file': 'both_cas.crt'},     # every CA in the file counts
+], ids=['two_files', 'one_file', 'chain', 'several_cas'])
+def test_client_certificates(db, certs, auth_server, files):
+    t = server_with_table(db, 't_cert', 'rediss://localhost:%d' % auth_server.tls_port,
+                          **with_files(certs, **files))
+    assert rows(db, 'select * from %s' % t) == [('secure',)]
+
+
+@pytest.mark.parametrize('files', [{}, {'tls_cert_file': 'leaf.crt', 'tls_key_file': 'leaf.key'}],
+                         ids=['no_certificate', 'chain_left_out'])
+def test_client_certificate_is_checked(db, certs, auth_server, files):
+    t = server_with_table(db, 't_nocert', 'rediss://localhost:%d' % auth_server.tls_port,
+                          **with_files(certs, **files))
+    with pytest.raises((psycopg.errors.FdwUnableToEstablishConnection, psycopg.errors.ConnectionFailure)):
+        db.execute('select * from %s' % t)
 
 
 def test_tls_to_a_plain_port_fails_cleanly(db, certs, tls_server):
