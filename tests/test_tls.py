@@ -1,9 +1,11 @@
 """rediss://: TLS with certificate and host-name verification, client certificates,
 and the explicit opt-out, against a redis-server with a TLS port."""
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import psycopg
 import pytest
@@ -150,6 +152,135 @@ def test_client_certificate_is_checked(db, certs, auth_server, files):
                           **with_files(certs, **files))
     with pytest.raises((psycopg.errors.FdwUnableToEstablishConnection, psycopg.errors.ConnectionFailure)):
         db.execute('select * from %s' % t)
+
+
+TLS_FILES = ['tls_ca_file', 'tls_cert_file', 'tls_key_file']
+
+
+def one_file(option, path):
+    """TLS files with option set to path (tls_key_file goes with client.crt)."""
+    return {option: path, **({'tls_cert_file': 'client.crt'} if option == 'tls_key_file' else {})}
+
+
+def tls_error(db, certs, server, **files):
+    """The error of a scan with these TLS files (see with_files)."""
+    t = server_with_table(db, 't_file', 'rediss://localhost:%d' % server.tls_port, **with_files(certs, **files))
+    with pytest.raises(psycopg.errors.FdwUnableToEstablishConnection) as e:
+        db.execute('select * from %s' % t)
+    assert rows(db, 'select 1') == [(1,)]
+    return str(e.value)
+
+
+@pytest.fixture
+def scratch():
+    """A directory the postgres OS user can read."""
+    d = tempfile.mkdtemp(prefix='rw-tls-')
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def writer_now_and_then(fifo):
+    """Opens fifo for writing every few seconds, so that code blocked opening it for
+    reading gets an empty file and fails instead of hanging the test run."""
+    done = threading.Event()
+
+    def poke():
+        while not done.wait(3):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:         # ENXIO: no reader is waiting
+                pass
+    thread = threading.Thread(target=poke)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.mark.parametrize('option', TLS_FILES)
+def test_tls_file_that_is_a_fifo_does_not_block(db, certs, tls_server, scratch, option):
+    fifo = os.path.join(scratch, 'fifo')
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o666)
+    with writer_now_and_then(fifo):
+        message = tls_error(db, certs, tls_server, **one_file(option, fifo))
+    assert '%s is not a regular file' % option in message
+
+
+@pytest.mark.parametrize('option', TLS_FILES)
+@pytest.mark.parametrize('path', ['directory', '/dev/null'])
+def test_tls_file_must_be_a_regular_file(db, certs, tls_server, scratch, option, path):
+    message = tls_error(db, certs, tls_server, **one_file(option, scratch if path == 'directory' else path))
+    assert '%s is not a regular file' % option in message
+
+
+@pytest.mark.parametrize('option', TLS_FILES)
+def test_tls_file_size_is_bounded(db, certs, tls_server, scratch, option):
+    big = os.path.join(scratch, 'big.pem')
+    with open(certs[{'tls_ca_file': 'ca.crt', 'tls_cert_file': 'client.pem'}.get(option, 'client.key')]) as f:
+        good = f.read()
+    with open(big, 'w') as f:
+        f.write(good + '# padding\n' * (1 << 17))
+    os.chmod(big, 0o644)
+    assert '%s is larger than 1 MiB' % option in tls_error(db, certs, tls_server, **one_file(option, big))
+
+
+@pytest.mark.parametrize('option', TLS_FILES)
+def test_unreadable_tls_files_fail_alike(db, certs, tls_server, scratch, option):
+    """A missing file and one the server may not read give the same message."""
+    locked = os.path.join(scratch, 'locked.pem')
+    shutil.copy(certs['client.pem'], locked)
+    os.chmod(locked, 0)
+    messages = {tls_error(db, certs, tls_server, **one_file(option, path))
+                for path in (locked, os.path.join(scratch, 'missing.pem'))}
+    assert len(messages) == 1 and 'could not read %s' % option in messages.pop()
+
+
+@pytest.mark.parametrize('option', ['tls_ca_file', 'tls_cert_file'])
+def test_tls_file_without_a_certificate(db, certs, tls_server, option):
+    message = tls_error(db, certs, tls_server, **one_file(option, certs['client.key']))
+    assert 'no certificate found in %s' % option in message
+
+
+def test_tls_file_with_a_broken_certificate(db, certs, tls_server, scratch):
+    broken = os.path.join(scratch, 'broken.crt')
+    with open(certs['ca.crt']) as f:
+        good = f.read()
+    with open(broken, 'w') as f:
+        f.write(good + good[:len(good) // 2])
+    os.chmod(broken, 0o644)
+    assert 'bad certificate in tls_ca_file' in tls_error(db, certs, tls_server, tls_ca_file=broken)
+
+
+@pytest.mark.parametrize('files, expected', [
+    ({'tls_cert_file': 'client.crt', 'tls_key_file': 'server.key'},
+     'the private key in tls_key_file does not match the certificate in tls_cert_file'),
+    ({'tls_cert_file': 'client.crt'}, 'no private key found in tls_cert_file'),
+    ({'tls_cert_file': 'client.crt', 'tls_key_file': 'client.crt'}, 'no private key found in tls_key_file'),
+], ids=['other_key', 'no_key', 'no_key_in_key_file'])
+def test_client_key_must_fit(db, certs, tls_server, files, expected):
+    assert expected in tls_error(db, certs, tls_server, **files)
+
+
+def test_encrypted_client_key_is_refused(db, certs, tls_server, scratch):
+    key = os.path.join(scratch, 'encrypted.key')
+    openssl('pkey', '-in', certs['client.key'], '-aes256', '-passout', 'pass:secret', '-out', key, cwd=scratch)
+    os.chmod(key, 0o644)
+    message = tls_error(db, certs, tls_server, **one_file('tls_key_file', key))
+    assert 'no private key found in tls_key_file (it must be PEM and not encrypted)' in message
+
+
+def test_tls_key_file_needs_cert_file(db, certs, tls_server):
+    # The validator may refuse it already; the scan must refuse it in any case.
+    with pytest.raises(psycopg.errors.FdwInvalidAttributeValue) as e:
+        t = server_with_table(db, 't_keyonly', 'rediss://localhost:%d' % tls_server.tls_port,
+                              **with_files(certs, tls_key_file='client.key'))
+        db.execute('select * from %s' % t)
+    assert 'tls_key_file' in str(e.value) and 'tls_cert_file' in str(e.value)
 
 
 def test_tls_to_a_plain_port_fails_cleanly(db, certs, tls_server):
