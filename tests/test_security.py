@@ -145,12 +145,6 @@ def test_file_options_need_a_superuser_owner_at_connect_time(db, roles, own_redi
     assert 'owner is not a superuser' in str(e.value)
 
 
-def test_a_key_file_needs_a_certificate(db):
-    db.execute('drop server if exists s_key cascade')
-    with pytest.raises(psycopg.errors.FdwOptionNameNotFound):
-        create_server(db, 's_key', 'rediss://127.0.0.1:6379', tls_key_file='/etc/ssl/private/k.pem')
-
-
 # -- a user name without a password (item 5) ---------------------------------
 
 def test_a_user_without_password_is_refused(db, own_redis):
