@@ -20,40 +20,36 @@ PG_FUNCTION_INFO_V1(redis_wrapper_check_table);
 
 extern Datum redis_fdw_handler(PG_FUNCTION_ARGS);
 
-typedef struct RwColumn
+/* The PostgreSQL type of each kind of column the core yields. */
+static Oid
+kind_type(int kind)
 {
-	const char *name;
-	Oid			type;
-} RwColumn;
+	return kind == RW_KIND_ITEMS ? JSONBOID : TEXTOID;
+}
 
-/* Indexed by RwSourceType; each entry lists the logical columns in order. */
-static const RwColumn shapes[][RW_MAX_COLUMNS + 1] = {
-	[RW_SRC_LIST] = {{"element", TEXTOID}},
-	[RW_SRC_SET] = {{"element", TEXTOID}},
-	[RW_SRC_HASH] = {{"key", TEXTOID}, {"value", TEXTOID}},
-	[RW_SRC_ZSET] = {{"element", TEXTOID}},
-	[RW_SRC_STREAM] = {{"id", TEXTOID}, {"items", JSONBOID}},
-	[RW_SRC_MULTI_LIST] = {{"key", TEXTOID}, {"items", JSONBOID}},
-	[RW_SRC_MULTI_SET] = {{"key", TEXTOID}, {"items", JSONBOID}},
-	[RW_SRC_MULTI_HASH] = {{"key", TEXTOID}, {"items", JSONBOID}},
-	[RW_SRC_MULTI_ZSET] = {{"key", TEXTOID}, {"items", JSONBOID}},
-};
+/* The core's source type i, or NULL past the last. */
+const RwSourceInfo *
+rw_source_info(int i)
+{
+	rw_python_start();
+	return rw_source(i);
+}
 
 bool
 rw_column_is_json(int src_type, int column)
 {
-	return shapes[src_type][column].type == JSONBOID;
+	return rw_source_info(src_type)->columns[column].kind == RW_KIND_ITEMS;
 }
 
 static char *
-shape_text(int src_type)
+shape_text(const RwSourceInfo *source)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	for (const RwColumn *c = shapes[src_type]; c->name; c++)
-		appendStringInfo(&buf, "%s%s %s", buf.len ? ", " : "", c->name,
-						 format_type_be(c->type));
+	for (int c = 0; c < source->ncolumns; c++)
+		appendStringInfo(&buf, "%s%s %s", buf.len ? ", " : "", source->columns[c].name,
+						 format_type_be(kind_type(source->columns[c].kind)));
 	return buf.data;
 }
 
@@ -64,6 +60,8 @@ shape_text(int src_type)
 void
 rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap)
 {
+	const RwSourceInfo *source = rw_source_info(src_type);
+
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -74,24 +72,24 @@ rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap
 			attmap[i] = -1;
 		if (att->attisdropped)
 			continue;
-		for (int c = 0; shapes[src_type][c].name; c++)
-			if (strcmp(shapes[src_type][c].name, name) == 0)
+		for (int c = 0; c < source->ncolumns; c++)
+			if (strcmp(source->columns[c].name, name) == 0)
 				col = c;
 		if (col < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
 					 errmsg("column \"%s\" of foreign table \"%s\" is not a column of a Redis %s source",
-							name, relname, rw_src_type_name(src_type)),
+							name, relname, source->name),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
-							 rw_src_type_name(src_type), shape_text(src_type))));
-		if (att->atttypid != shapes[src_type][col].type)
+							 source->name, shape_text(source))));
+		if (att->atttypid != kind_type(source->columns[col].kind))
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, but a Redis %s source yields %s",
 							name, relname, format_type_be(att->atttypid),
-							rw_src_type_name(src_type), format_type_be(shapes[src_type][col].type)),
+							source->name, format_type_be(kind_type(source->columns[col].kind))),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
-							 rw_src_type_name(src_type), shape_text(src_type))));
+							 source->name, shape_text(source))));
 		if (attmap)
 			attmap[i] = col;
 	}

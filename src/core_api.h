@@ -47,21 +47,37 @@ typedef struct RwError
 	char		hint[512];
 } RwError;
 
-typedef enum RwSourceType
+/*
+ * The source types are defined by the core (core/sources.pxi); the C side
+ * learns their names and columns from rw_source() and nothing else of them.
+ */
+typedef enum RwColumnKind
 {
-	RW_SRC_LIST = 0,
-	RW_SRC_SET,
-	RW_SRC_HASH,
-	RW_SRC_ZSET,
-	RW_SRC_STREAM,
-	RW_SRC_MULTI_LIST,
-	RW_SRC_MULTI_SET,
-	RW_SRC_MULTI_HASH,
-	RW_SRC_MULTI_ZSET
-} RwSourceType;
+	RW_KIND_TEXT = 0,			/* a Redis string: text */
+	RW_KIND_ITEMS				/* a list of strings, or of pairs: jsonb */
+} RwColumnKind;
 
-/* Every source type yields at most two logical columns (see columns.c). */
+/* Every source type yields at most two logical columns. */
 #define RW_MAX_COLUMNS 2
+
+typedef struct RwColumnInfo
+{
+	const char *name;
+	int			kind;			/* RwColumnKind */
+} RwColumnInfo;
+
+typedef struct RwSourceInfo
+{
+	const char *name;			/* src_type's value */
+	int			ncolumns;
+	RwColumnInfo columns[RW_MAX_COLUMNS];
+	int			has_fetch;		/* the table option fetch applies */
+} RwSourceInfo;
+
+/* RwScanSpec.fetch: how a single key is read. */
+#define RW_FETCH_DEFAULT (-1)	/* the source type's own choice */
+#define RW_FETCH_ALL 0			/* one command for all of it */
+#define RW_FETCH_SCAN 1			/* incremental reads */
 
 /* PostgreSQL's largest Datum (MaxAllocSize less a varlena header). */
 #define RW_DEFAULT_MAX_VALUE_SIZE ((int64_t) 0x3FFFFFFF - 4)
@@ -72,10 +88,10 @@ typedef struct RwScanSpec
 	const char *url;
 	const char *user;			/* overrides the URL's user when not NULL */
 	const char *password;		/* overrides the URL's password when not NULL */
-	int			src_type;		/* RwSourceType */
+	int			src_type;		/* an index of rw_source() */
 	const char *key;
 	uint64_t	conn_key;		/* connection cache key (see connection.c) */
-	int			fetch_by_scan;	/* single keys: incremental reads, not one command */
+	int			fetch;			/* RW_FETCH_* */
 	int			connect_timeout_ms;	/* 0: none */
 	int			command_timeout_ms; /* 0: none */
 	const char *tls_ca_file;	/* rediss:// only; NULL: the system's CAs */
@@ -132,6 +148,8 @@ typedef struct RwBatch
 /* Returns the ready events, or one of the negative codes / RW_WAIT_TIMEOUT. */
 typedef int (*RwWaitFn) (int fd, int events, int timeout_ms);
 
+/* Source type i, or NULL past the last. */
+extern const RwSourceInfo *rw_source(int i);
 extern void rw_core_set_wait(RwWaitFn fn);
 extern int	rw_core_check_url(const char *url, RwError *err);
 extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);

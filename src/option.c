@@ -44,38 +44,30 @@ static const RwOption valid_options[] = {
 	{NULL, InvalidOid}
 };
 
-/* Indexed by RwSourceType. */
-static const char *const src_type_names[] = {
-	"list", "set", "hash", "zset", "stream",
-	"multi_list", "multi_set", "multi_hash", "multi_zset", NULL
-};
-
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
-
-const char *
-rw_src_type_name(int src_type)
-{
-	return src_type_names[src_type];
-}
 
 static int
 src_type_from_name(const char *name)
 {
-	for (int i = 0; src_type_names[i]; i++)
-		if (strcmp(name, src_type_names[i]) == 0)
+	const RwSourceInfo *source;
+
+	for (int i = 0; (source = rw_source_info(i)) != NULL; i++)
+		if (strcmp(name, source->name) == 0)
 			return i;
 	return -1;
 }
 
+/* The names of the options valid in context or, for InvalidOid, of the source types. */
 static char *
-joined_names(Oid context, const char *const *names)
+joined_names(Oid context)
 {
 	StringInfoData buf;
+	const RwSourceInfo *source;
 
 	initStringInfo(&buf);
-	if (names)
-		for (int i = 0; names[i]; i++)
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", names[i]);
+	if (!OidIsValid(context))
+		for (int i = 0; (source = rw_source_info(i)) != NULL; i++)
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", source->name);
 	else
 		for (const RwOption *o = valid_options; o->name; o++)
 			if (o->context == context)
@@ -157,7 +149,7 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 				break;
 		if (o->name == NULL)
 		{
-			char	   *valid = joined_names(catalog, NULL);
+			char	   *valid = joined_names(catalog);
 
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
@@ -173,7 +165,7 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"src_type\": \"%s\"", defGetString(def)),
-						 errhint("Valid source types are: %s", joined_names(InvalidOid, src_type_names))));
+						 errhint("Valid source types are: %s", joined_names(InvalidOid))));
 			have_type = true;
 		}
 		else if (strcmp(def->defname, "src_key") == 0)
@@ -268,7 +260,7 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("a Redis foreign table needs option \"%s\"", have_type ? "src_key" : "src_type"),
 					 errhint("For example: OPTIONS (src_type 'list', src_key 'my_list').")));
-		if (fetch && src_type >= RW_SRC_MULTI_LIST)
+		if (fetch && !rw_source_info(src_type)->has_fetch)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("option \"fetch\" applies only to single-key source types"),
@@ -335,7 +327,7 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 	opts->spec.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->spec.tls_verify = true;
 	opts->spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE;
-	opts->spec.fetch_by_scan = -1;	/* the source type's default, below */
+	opts->spec.fetch = RW_FETCH_DEFAULT;
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
@@ -350,7 +342,7 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		else if (strcmp(def->defname, "src_key") == 0)
 			opts->spec.key = defGetString(def);
 		else if (strcmp(def->defname, "fetch") == 0)
-			opts->spec.fetch_by_scan = strcmp(defGetString(def), "scan") == 0;
+			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
 	}
 	foreach(cell, server->options)
 	{
@@ -383,10 +375,6 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
-	/* By default sets and hashes are one atomic read, the others incremental. */
-	if (opts->spec.fetch_by_scan < 0)
-		opts->spec.fetch_by_scan = opts->spec.src_type != RW_SRC_SET &&
-			opts->spec.src_type != RW_SRC_HASH;
 	if (!OidIsValid(userid))
 		return;
 

@@ -75,7 +75,7 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	while ((i = bms_next_member(info->attrs_used, i)) >= 0)
 		attnos = lappend_int(attnos, i + FirstLowInvalidHeapAttributeNumber);
 	private = list_make2(attnos,
-						 makeString(psprintf("%s \"%s\"", rw_src_type_name(info->opts.spec.src_type),
+						 makeString(psprintf("%s \"%s\"", rw_source_info(info->opts.spec.src_type)->name,
 											 info->opts.spec.key)));
 
 	scan_clauses = extract_actual_clauses(scan_clauses, false);

@@ -29,12 +29,12 @@ typedef struct RwTableOptions
 
 /* option.c */
 extern void rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts);
-extern const char *rw_src_type_name(int src_type);
 
 /* cells.c */
 extern Datum rw_cell_datum(char *base, const RwCell *cell, bool json);
 
-/* columns.c: the column shape each source type yields */
+/* columns.c: the source types (the core's) and the columns each yields */
+extern const RwSourceInfo *rw_source_info(int i);
 extern bool rw_column_is_json(int src_type, int column);
 extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);

@@ -9,82 +9,9 @@ except through the wait function fdw.c installs (see conn.pxi)."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.stdint cimport uint64_t, int32_t
+from libc.stdint cimport uint64_t, int32_t, int64_t
 
-cdef extern from "core_api.h":
-    ctypedef enum RwStatus:
-        RW_OK
-        RW_INTERRUPTED
-        RW_ERROR
-    ctypedef enum RwErrorKind:
-        RW_ERR_NONE
-        RW_ERR_CONNECT
-        RW_ERR_AUTH
-        RW_ERR_IO
-        RW_ERR_TIMEOUT
-        RW_ERR_PROTOCOL
-        RW_ERR_REDIS
-        RW_ERR_WRONG_TYPE
-        RW_ERR_BAD_OPTION
-        RW_ERR_OUT_OF_MEMORY
-        RW_ERR_PRIVILEGE
-        RW_ERR_TOO_LARGE
-        RW_ERR_INTERNAL
-    ctypedef struct RwError:
-        int kind
-        char message[1024]
-        char detail[1024]
-        char hint[512]
-    ctypedef enum RwSourceType:
-        RW_SRC_LIST
-        RW_SRC_SET
-        RW_SRC_HASH
-        RW_SRC_ZSET
-        RW_SRC_STREAM
-        RW_SRC_MULTI_LIST
-        RW_SRC_MULTI_SET
-        RW_SRC_MULTI_HASH
-        RW_SRC_MULTI_ZSET
-    enum:
-        RW_MAX_COLUMNS
-        RW_CELLS_PER_ROW
-        RW_KEY_CELL
-        RW_ITEMS_ARRAY
-        RW_ITEMS_OBJECT
-    const long long RW_DEFAULT_MAX_VALUE_SIZE
-    ctypedef struct RwScanSpec:
-        const char *url
-        const char *user
-        const char *password
-        int src_type
-        const char *key
-        uint64_t conn_key
-        int fetch_by_scan
-        int connect_timeout_ms
-        int command_timeout_ms
-        const char *tls_ca_file
-        const char *tls_cert_file
-        const char *tls_key_file
-        int tls_verify
-        int want[2]
-        int password_required
-        long long max_value_size
-        const char *fault
-    ctypedef struct RwCell:
-        long long off
-        long long len
-    ctypedef struct RwBatch:
-        char *base
-        const RwCell *cells
-        long long nrows
-        int done
-    enum:
-        RW_WAIT_READABLE
-        RW_WAIT_WRITABLE
-        RW_WAIT_TIMEOUT
-        RW_WAIT_INTERRUPTED
-        RW_WAIT_FAILED
-    ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil
+from core_api cimport *
 
 
 class CoreError(Exception):
@@ -112,6 +39,7 @@ include "core/resolve.pxi"
 include "core/conn.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
+include "core/sources.pxi"
 include "core/plans.pxi"
 
 
@@ -149,9 +77,12 @@ cdef class Scan:
         self.rows = Rows()
         for i in range(RW_MAX_COLUMNS):
             self.rows.want[i] = spec.want[i] != 0
+        if not 0 <= spec.src_type < N_SOURCES:
+            raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
         self.src_type = spec.src_type
         self.key = spec.key
-        self.by_scan = spec.fetch_by_scan != 0
+        fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
+        self.by_scan = fetch == RW_FETCH_SCAN
         self.max_value_size = spec.max_value_size
         self.connect()
         return 0

@@ -1,0 +1,86 @@
+# The source types, each defined once, here: its name and columns (which the
+# PostgreSQL side reads through rw_source()), the Redis type it reads, and how
+# its keys are read (which plans.pxi follows).  A new source type is a row of
+# SOURCE_TABLE, a SourceId, and, if its keys are read in a new way, a plan.
+
+cdef enum SourceId:             # RwScanSpec.src_type: indexes of SOURCE_TABLE
+    RW_SRC_LIST
+    RW_SRC_SET
+    RW_SRC_HASH
+    RW_SRC_ZSET
+    RW_SRC_STREAM
+    RW_SRC_MULTI_LIST
+    RW_SRC_MULTI_SET
+    RW_SRC_MULTI_HASH
+    RW_SRC_MULTI_ZSET
+    N_SOURCES
+
+cdef enum ReadMode:             # how a source's key or keys are read
+    READ_MEMBERS                # one command for a whole key, or its SCAN-style twin
+    READ_RANGE                  # LRANGE/ZRANGE: the whole range, or index batches
+    READ_STREAM                 # XRANGE: - +, or id batches
+    READ_PATTERN                # SCAN MATCH TYPE, each key read whole
+
+cdef struct Source:
+    RwSourceInfo info
+    const char *redis_type      # what TYPE answers for it (for patterns: for each key)
+    const char *read_all        # the command returning a whole key
+    bint ranged                 # read_all takes the range 0 -1 (LRANGE, ZRANGE)
+    const char *read_scan       # its incremental twin (SSCAN, HSCAN), or NULL
+    bint pairs                  # replies alternate field and value
+    ReadMode reader
+    int default_fetch           # RW_FETCH_ALL or RW_FETCH_SCAN
+
+cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
+cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
+
+# name, columns, TYPE, whole-key command and whether it takes 0 -1, incremental
+# command, pairs, reader, default fetch (None: the option fetch does not apply).
+cdef tuple SOURCE_TABLE = (
+    (b"list", ELEMENT, b"list", b"LRANGE", True, None, False, READ_RANGE, RW_FETCH_SCAN),
+    (b"set", ELEMENT, b"set", b"SMEMBERS", False, b"SSCAN", False, READ_MEMBERS, RW_FETCH_ALL),
+    (b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)),
+     b"hash", b"HGETALL", False, b"HSCAN", True, READ_MEMBERS, RW_FETCH_ALL),
+    (b"zset", ELEMENT, b"zset", b"ZRANGE", True, None, False, READ_RANGE, RW_FETCH_SCAN),
+    (b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)),
+     b"stream", b"XRANGE", False, None, True, READ_STREAM, RW_FETCH_SCAN),
+    (b"multi_list", KEY_ITEMS, b"list", b"LRANGE", True, None, False, READ_PATTERN, None),
+    (b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", False, None, False, READ_PATTERN, None),
+    (b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", False, None, True, READ_PATTERN, None),
+    (b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", True, None, False, READ_PATTERN, None),
+)
+
+# The C structs point into SOURCE_TABLE's bytes, which live as long as the module.
+cdef Source SOURCES[N_SOURCES]
+
+
+cdef int load_sources() except -1:
+    cdef Source *s
+    cdef int i, c
+    assert len(SOURCE_TABLE) == N_SOURCES
+    for i in range(N_SOURCES):
+        name, columns, redis_type, read_all, ranged, read_scan, pairs, reader, fetch = SOURCE_TABLE[i]
+        s = &SOURCES[i]
+        s.info.name = name
+        s.info.ncolumns = len(columns)
+        for c in range(len(columns)):
+            s.info.columns[c].name = columns[c][0]
+            s.info.columns[c].kind = columns[c][1]
+        s.info.has_fetch = fetch is not None
+        s.redis_type = redis_type
+        s.read_all = read_all
+        s.ranged = ranged
+        s.read_scan = NULL
+        if read_scan is not None:
+            s.read_scan = read_scan
+        s.pairs = pairs
+        s.reader = reader
+        s.default_fetch = fetch if fetch is not None else RW_FETCH_ALL
+    return 0
+
+
+load_sources()
+
+
+cdef public const RwSourceInfo *rw_source(int i) noexcept nogil:
+    return &SOURCES[i].info if 0 <= i < N_SOURCES else NULL

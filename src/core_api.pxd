@@ -1,0 +1,86 @@
+# The boundary with the PostgreSQL side, declared once for Cython: everything
+# comes from core_api.h itself, so no constant or layout is copied here.
+from libc.stdint cimport uint64_t, int64_t
+
+cdef extern from "core_api.h":
+    ctypedef enum RwStatus:
+        RW_OK
+        RW_INTERRUPTED
+        RW_ERROR
+    ctypedef enum RwErrorKind:
+        RW_ERR_NONE
+        RW_ERR_CONNECT
+        RW_ERR_AUTH
+        RW_ERR_IO
+        RW_ERR_TIMEOUT
+        RW_ERR_PROTOCOL
+        RW_ERR_REDIS
+        RW_ERR_WRONG_TYPE
+        RW_ERR_BAD_OPTION
+        RW_ERR_OUT_OF_MEMORY
+        RW_ERR_PRIVILEGE
+        RW_ERR_TOO_LARGE
+        RW_ERR_INTERNAL
+    ctypedef struct RwError:
+        int kind
+        char message[1024]
+        char detail[1024]
+        char hint[512]
+
+    ctypedef enum RwColumnKind:
+        RW_KIND_TEXT
+        RW_KIND_ITEMS
+    enum:
+        RW_MAX_COLUMNS
+        RW_FETCH_DEFAULT
+        RW_FETCH_ALL
+        RW_FETCH_SCAN
+        RW_TEXT_HEADER
+        RW_CELLS_PER_ROW
+        RW_KEY_CELL
+        RW_ITEMS_ARRAY
+        RW_ITEMS_OBJECT
+        RW_WAIT_READABLE
+        RW_WAIT_WRITABLE
+        RW_WAIT_TIMEOUT
+        RW_WAIT_INTERRUPTED
+        RW_WAIT_FAILED
+    const int64_t RW_DEFAULT_MAX_VALUE_SIZE
+
+    ctypedef struct RwColumnInfo:
+        const char *name
+        int kind
+    ctypedef struct RwSourceInfo:
+        const char *name
+        int ncolumns
+        RwColumnInfo columns[RW_MAX_COLUMNS]
+        int has_fetch
+
+    ctypedef struct RwScanSpec:
+        const char *url
+        const char *user
+        const char *password
+        int src_type
+        const char *key
+        uint64_t conn_key
+        int fetch
+        int connect_timeout_ms
+        int command_timeout_ms
+        const char *tls_ca_file
+        const char *tls_cert_file
+        const char *tls_key_file
+        int tls_verify
+        int want[RW_MAX_COLUMNS]
+        int password_required
+        int64_t max_value_size
+        const char *fault
+    ctypedef struct RwCell:
+        int64_t off
+        int64_t len
+    ctypedef struct RwBatch:
+        char *base
+        const RwCell *cells
+        int64_t nrows
+        int done
+
+    ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil
