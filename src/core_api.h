@@ -82,6 +82,48 @@ typedef struct RwSourceInfo
 /* PostgreSQL's largest Datum (MaxAllocSize less a varlena header). */
 #define RW_DEFAULT_MAX_VALUE_SIZE ((int64_t) 0x3FFFFFFF - 4)
 
+/*
+ * A restriction clause as plain data: column op values.  The C side offers
+ * the clauses whose meaning it can state exactly (text equality under a
+ * deterministic collation, a LIKE that is a plain prefix, ...); the core says
+ * which of them Redis serves exactly (RwPlanInfo.pushed), and those are not
+ * checked again by PostgreSQL.
+ */
+typedef enum RwOperator
+{
+	RW_OP_EQ = 0,				/* column = one of the values (=, IN, = ANY) */
+	RW_OP_LT,
+	RW_OP_LE,
+	RW_OP_GT,
+	RW_OP_GE,
+	RW_OP_PREFIX				/* column starts with the value (LIKE 'value%') */
+} RwOperator;
+
+typedef struct RwValue
+{
+	const char *p;				/* the value as text, not NUL-terminated */
+	int64_t		len;
+} RwValue;
+
+typedef struct RwQual
+{
+	int			column;			/* the logical column */
+	int			op;				/* RwOperator */
+	int			nvalues;		/* -1 while planning a parameter's clause */
+	const RwValue *values;		/* SQL NULLs left out: they match nothing */
+} RwQual;
+
+/* At most this many clauses are offered (RwPlanInfo.pushed is a bitmask). */
+#define RW_MAX_QUALS 64
+
+/* The core's decisions for one scan, made while planning. */
+typedef struct RwPlanInfo
+{
+	uint64_t	pushed;			/* bit i: Redis serves quals[i] exactly */
+	double		rows;			/* estimated rows, < 0 when unknown */
+	char		description[256];	/* what Redis is asked, for EXPLAIN */
+} RwPlanInfo;
+
 /* What one scan reads.  Strings are borrowed for the duration of rw_scan_open. */
 typedef struct RwScanSpec
 {
@@ -99,6 +141,8 @@ typedef struct RwScanSpec
 	const char *tls_key_file;	/* its key, or NULL: in tls_cert_file */
 	int			tls_verify;		/* verify the certificate and host name */
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
+	int			nquals;			/* clauses the scan serves (rw_plan's pushed ones) */
+	const RwQual *quals;
 	int			password_required;	/* send a password, and no unix sockets */
 	int64_t		max_value_size; /* the longest string accepted from Redis */
 	const char *fault;			/* test-only fault injection point, or NULL */
@@ -152,6 +196,7 @@ typedef int (*RwWaitFn) (int fd, int events, int timeout_ms);
 extern const RwSourceInfo *rw_source(int i);
 extern void rw_core_set_wait(RwWaitFn fn);
 extern int	rw_core_check_url(const char *url, RwError *err);
+extern int	rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err);
 extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
 extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
 extern void rw_scan_rescan(void *scan);

@@ -56,6 +56,28 @@ cdef extern from "core_api.h":
         RwColumnInfo columns[RW_MAX_COLUMNS]
         int has_fetch
 
+    ctypedef enum RwOperator:
+        RW_OP_EQ
+        RW_OP_LT
+        RW_OP_LE
+        RW_OP_GT
+        RW_OP_GE
+        RW_OP_PREFIX
+    ctypedef struct RwValue:
+        const char *p
+        int64_t len
+    ctypedef struct RwQual:
+        int column
+        int op
+        int nvalues
+        const RwValue *values
+    enum:
+        RW_MAX_QUALS
+    ctypedef struct RwPlanInfo:
+        uint64_t pushed
+        double rows
+        char description[256]
+
     ctypedef struct RwScanSpec:
         const char *url
         const char *user
@@ -71,6 +93,8 @@ cdef extern from "core_api.h":
         const char *tls_key_file
         int tls_verify
         int want[RW_MAX_COLUMNS]
+        int nquals
+        const RwQual *quals
         int password_required
         int64_t max_value_size
         const char *fault

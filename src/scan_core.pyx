@@ -269,6 +269,20 @@ cdef public int rw_core_check_url(const char *url, RwError *err) noexcept with g
         return report(err, e)
 
 
+cdef public int rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err) noexcept with gil:
+    """Which clauses Redis serves, an estimate and a description (no I/O, no secrets)."""
+    try:
+        if not 0 <= spec.src_type < N_SOURCES:
+            raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
+        plan.pushed = 0
+        plan.rows = -1
+        copy_text(plan.description, sizeof(plan.description),
+                  "%s \"%s\"" % (SOURCES[spec.src_type].info.name.decode(), shown(spec.key)))
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
 cdef public int rw_scan_open(const RwScanSpec *spec, void **handle, RwError *err) noexcept with gil:
     cdef Scan s
     try:
