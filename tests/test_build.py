@@ -1,7 +1,14 @@
-"""The build: one module that exports only PostgreSQL's entry points and the core's init."""
+"""The build: one module that exports only PostgreSQL's entry points and the core's init,
+and the tooling package that pyproject.toml makes."""
+import glob
 import os
 import subprocess
+import sys
+import zipfile
 
+import pytest
+
+from redis_wrapper_tools import build
 from redis_wrapper_tools.servers import pg_config as query_pg_config
 
 
@@ -35,3 +42,17 @@ def test_extension_and_spec_fdw_statement(db):
         "select fdwhandler::regproc::text, fdwvalidator::regproc::text from pg_foreign_data_wrapper "
         "where fdwname = 'redis_wrapper'").fetchone()
     assert (handler, validator) == ('redis_fdw_handler', 'redis_fdw_validator')
+
+
+@pytest.mark.slow
+def test_pyproject_makes_the_tooling_package_with_every_module(tmp_path):
+    """./dev runs the tooling from the checkout, so only this checks the package."""
+    pytest.importorskip('mesonpy')      # the venv has it; Debian's Python in the containers not
+    bindir = os.path.dirname(sys.executable)
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
+                    '-w', str(tmp_path), build.ROOT], check=True, capture_output=True,
+                   env=dict(os.environ, PATH=bindir + os.pathsep + os.environ.get('PATH', '')))
+    wheel, = glob.glob(str(tmp_path / 'redis_wrapper_tools-*.whl'))
+    packaged = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith('redis_wrapper_tools/')}
+    source = os.path.join(build.ROOT, 'python', 'redis_wrapper_tools')
+    assert packaged == {'redis_wrapper_tools/' + os.path.basename(f) for f in glob.glob(source + '/*.py')}

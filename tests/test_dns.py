@@ -15,6 +15,9 @@ from conftest import open_fds, rows, server_with_table
 from redis_wrapper_tools import spec_data
 from redis_wrapper_tools.servers import Postgres
 
+# A PostgreSQL of its own, and the resolver's timeout to wait out.
+pytestmark = pytest.mark.slow
+
 SILENT_NS = '127.0.0.77'
 RESOLVER_TIMEOUT_S = 2      # how long glibc waits for the silent nameserver
 

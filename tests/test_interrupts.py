@@ -8,6 +8,7 @@ import pytest
 from conftest import rows, table
 
 
+# Slow: the test after each of these waits the pause out (in r's FLUSHALL).
 PAUSE_MS = 2000
 
 
@@ -19,6 +20,7 @@ def paused(r):
     yield
 
 
+@pytest.mark.slow
 def test_statement_timeout_interrupts_a_blocked_read(db, r, paused):
     t = table(db, 'i_timeout', 'list', 'l')
     db.execute("set statement_timeout = '300ms'")
@@ -47,6 +49,7 @@ def signal_after(pg, testdb, pid, function, delay=0.3):
     return sent
 
 
+@pytest.mark.slow
 def test_cancel_interrupts_a_blocked_read(pg, testdb, db, r, paused):
     t = table(db, 'i_cancel', 'list', 'l')
     pid = db.execute('select pg_backend_pid()').fetchone()[0]
@@ -59,6 +62,7 @@ def test_cancel_interrupts_a_blocked_read(pg, testdb, db, r, paused):
     assert rows(db, 'select * from %s' % t) == [('x',)]
 
 
+@pytest.mark.slow
 def test_terminate_interrupts_a_blocked_read(pg, testdb, db, r, paused):
     t = table(db, 'i_terminate', 'list', 'l')
     pid = db.execute('select pg_backend_pid()').fetchone()[0]

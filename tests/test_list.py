@@ -1,23 +1,9 @@
-"""src_type 'list' end to end: the spec's example, streaming, LIMIT, rescans."""
+"""src_type 'list' end to end: streaming, LIMIT, rescans (the spec's example is in
+test_sources.py, the million-element scan in test_scans.py)."""
 import psycopg
 import pytest
 
-from conftest import peak_growth_kb, rows, table
-
-
-def test_spec_list_example(db, r):
-    r.rpush('list', 'foo', 'bar', '42')
-    db.execute("drop foreign table if exists redis.list")
-    db.execute("""
-      create foreign table redis.list (
-        element text
-      )
-      server redis_server
-      options (
-        src_type 'list',
-        src_key 'list'
-      );""")
-    assert rows(db, 'select * from redis.list') == [('foo',), ('bar',), ('42',)]
+from conftest import rows, table
 
 
 def test_missing_key_is_an_empty_table(db, r):
@@ -74,14 +60,3 @@ def test_rescan_after_a_partial_read(db, r):
                    "from generate_series(1, 3000, 1000) v(x)" % t)
     assert got == [(1, '1'), (1001, '1001'), (2001, '2001')]
 
-
-def test_one_million_elements_in_bounded_memory(db, r):
-    pipe = r.pipeline(transaction=False)
-    for start in range(0, 1_000_000, 10_000):
-        pipe.rpush('million', *range(start, start + 10_000))
-    pipe.execute()
-    t = table(db, 'l_million', 'list', 'million')
-    rows(db, 'select count(*) from %s' % table(db, 'l_warm', 'list', 'missing'))    # start Python
-    growth, result = peak_growth_kb(db, 'select count(element), max(element::int) from %s' % t)
-    assert result == [(1_000_000, 999_999)]
-    assert growth < 16 * 1024, 'backend grew %d kB' % growth

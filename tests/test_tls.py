@@ -283,6 +283,7 @@ def test_tls_key_file_needs_cert_file(db, certs, tls_server):
     assert 'tls_key_file' in str(e.value) and 'tls_cert_file' in str(e.value)
 
 
+@pytest.mark.slow
 def test_tls_to_a_plain_port_fails_cleanly(db, certs, tls_server):
     t = server_with_table(db, 't_plain', 'rediss://localhost:%d' % tls_server.port, tls_ca_file=certs['ca.crt'],
                     connect_timeout='2s')

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-# The checkout: ./dev exports it (the tooling itself is installed in the venv).
+# The checkout: ./dev exports it (an installed copy of the tooling cannot know it).
 ROOT = os.environ.get('RW_ROOT') or os.getcwd()
 
 

@@ -36,22 +36,44 @@ ENGINE = os.environ.get('RW_CONTAINER_ENGINE', 'podman')
 
 
 def podman(*args, **kw):
-    return subprocess.run([ENGINE] + list(args), env=engine_env(), **kw)
+    return subprocess.run([ENGINE] + list(args), env=host_engine_env(), **kw)
 
 
-def engine_env():
-    """podman's settings for this host: runc (crun fails on this host's cgroup
-    layout) and default ulimits within the host's hard limits."""
+# --- Workarounds for this host, all in one place ------------------------------
+# The matrix itself is plain podman; each item below is here only because of
+# how this host (or rootful podman's defaults) is set up, and says why.
+
+def host_engine_env():
+    """The engine's environment: a containers.conf of our own."""
     conf = os.path.join(build.ROOT, 'build', 'containers.conf')
     os.makedirs(os.path.dirname(conf), exist_ok=True)
+
     def hard(kind, cap):
         value = resource.getrlimit(kind)[1]
         return cap if value == resource.RLIM_INFINITY else min(value, cap)
+    # podman's default ulimits in a container are above this host's hard limits,
+    # so a container would fail to start: stay within them.
     nofile, nproc = hard(resource.RLIMIT_NOFILE, 1 << 20), hard(resource.RLIMIT_NPROC, 32768)
     with open(conf, 'w') as f:
-        f.write('[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]\n[engine]\nruntime = "runc"\n'
-                % (nofile, nofile, nproc, nproc))
+        f.write('[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]\n' % (nofile, nofile, nproc, nproc))
+        # crun fails on this host's cgroup layout; runc works (./dev installs it).
+        f.write('[engine]\nruntime = "runc"\n')
     return dict(os.environ, CONTAINERS_CONF=conf)
+
+
+HOST_RUN_ARGS = [
+    # The tests read the backends' /proc/PID/fd and reset their peak RSS
+    # (/proc/PID/clear_refs), which a container's root may not do without it.
+    '--cap-add', 'SYS_PTRACE',
+    # The DNS tests give PostgreSQL its own resolv.conf in a mount namespace
+    # (unshare), which needs it.
+    '--cap-add', 'SYS_ADMIN',
+    # pip fails inside the containers (this host's proxy CA is not trusted
+    # there), so the Containerfiles install the tooling's dependencies from
+    # Debian's packages and ./dev uses those instead of a venv.
+    '-e', 'RW_SYSTEM_PYTHON=1',
+]
+# ------------------------------------------------------------------------------
 
 
 def check_engine():
@@ -107,10 +129,7 @@ def run_target(target, pytest_args=(), capture=False):
               '$(${RW_REDIS_SERVER:-redis-server} --version | cut -d" " -f1,3)" '
               '&& mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
               '&& cd /src && ./dev test -p no:cacheprovider "$@"')
-    # SYS_PTRACE: the tests read the backends' /proc/PID/fd and reset their peak RSS;
-    # SYS_ADMIN: the DNS tests give PostgreSQL its own resolv.conf (a mount namespace).
-    args = ['run', '--rm', '--cap-add', 'SYS_PTRACE', '--cap-add', 'SYS_ADMIN',
-            '-v', '%s:/checkout:ro' % build.ROOT]
+    args = ['run', '--rm', '-v', '%s:/checkout:ro' % build.ROOT] + HOST_RUN_ARGS
     for k, v in env.items():
         args += ['-e', '%s=%s' % (k, v)]
     args += [image, 'sh', '-c', script, 'sh'] + list(pytest_args)
