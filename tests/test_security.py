@@ -175,6 +175,7 @@ def serve_huge_element(sock, size):
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_value_over_one_gigabyte_is_an_error_not_truncated(db):
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
