@@ -2,64 +2,346 @@
  * Planning a scan of a Redis foreign table.  The relation's options are read
  * once, into the RwRelInfo kept in baserel->fdw_private; the plan carries what
  * the executor and EXPLAIN need in fdw_private, indexed by RwScanPrivateIndex.
+ *
+ * Restriction clauses that quals.c can state as RwQuals are offered to the
+ * core's rw_plan, which says which of them Redis serves exactly; those leave
+ * PostgreSQL's filter.  Join clauses it can state make parameterized paths
+ * (as postgres_fdw's), for nested loops that look up each outer row's values.
  */
 #include "redis_wrapper.h"
 
 #include "access/table.h"
 #include "foreign/fdwapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "port/pg_bitutils.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
-/* Rough planner figures: Redis is local-network fast, but every row crosses it. */
+/*
+ * Rough planner figures: a round trip to Redis, and each row crossing it.  A
+ * lookup of a few rows is far cheaper than reading a whole key of unknown size.
+ */
 #define DEFAULT_ROWS 1000
-#define STARTUP_COST 10.0
+#define STARTUP_COST 1.0
 #define PER_ROW_COST 0.01
+
+/* redis_wrapper.pushdown: offer clauses to Redis at all (off: PostgreSQL filters every row) */
+bool		rw_pushdown = true;
+
+void
+rw_define_planner_gucs(void)
+{
+	DefineCustomBoolVariable("redis_wrapper.pushdown",
+							 "Lets Redis serve the WHERE and join clauses it can answer exactly.",
+							 NULL, &rw_pushdown, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
 
 /* Planner state of one foreign relation, as postgres_fdw's PgFdwRelationInfo. */
 typedef struct RwRelInfo
 {
 	RwTableOptions opts;		/* without secrets: planning never connects */
 	Bitmapset  *attrs_used;		/* attributes the query reads */
+	RwRelColumns cols;
+	List	   *clauses;		/* RwClauses of the restrictions, offered */
+	/* rw_plan's answer for them, for the unparameterized scan */
+	List	   *pushed;			/* RestrictInfos Redis serves */
+	double		fetched;		/* rows Redis returns */
+	char	   *command;		/* rw_plan's description */
 } RwRelInfo;
+
+static const char *const op_names[] = {"IN", "<", "<=", ">", ">=", "prefix"};
+
+static char *
+shown_value(Node *value)
+{
+	return rw_shown(strVal(value), strlen(strVal(value)), RW_SHOWN_KEY_MAX);
+}
+
+/* The offered clauses, for DEBUG1: what the core was asked to decide on. */
+static void
+debug_offer(RwRelInfo *info, List *clauses, uint64 pushed)
+{
+	const RwSourceInfo *source = rw_source_info(info->opts.spec.src_type);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (!message_level_is_interesting(DEBUG1) || clauses == NIL)
+		return;
+	initStringInfo(&buf);
+	foreach(lc, clauses)
+	{
+		RwClause   *c = lfirst(lc);
+		ListCell   *v;
+
+		appendStringInfo(&buf, "%s%s %s ", buf.len ? "; " : "",
+						 source->columns[c->column].name, op_names[c->op]);
+		if (c->param)
+			appendStringInfoString(&buf, c->op == RW_OP_EQ ? "(parameter)" : "parameter");
+		else if (c->op == RW_OP_EQ)
+		{
+			appendStringInfoChar(&buf, '(');
+			foreach(v, c->values)
+				appendStringInfo(&buf, "%s'%s'", v == list_head(c->values) ? "" : ", ",
+								 shown_value(lfirst(v)));
+			appendStringInfoChar(&buf, ')');
+		}
+		else
+			appendStringInfo(&buf, "'%s'", shown_value(linitial(c->values)));
+	}
+	elog(DEBUG1, "redis_wrapper: foreign table \"%s\" offers %d clauses: %s; Redis serves %d",
+		 info->opts.relname, list_length(clauses), buf.data, pg_popcount64(pushed));
+}
+
+/*
+ * Ask the core which of clauses (at most RW_MAX_QUALS) Redis serves exactly:
+ * return their RestrictInfos, with the rows Redis would return and the
+ * description of what it is asked.
+ */
+static List *
+plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clauses,
+			 double *fetched, char **command)
+{
+	RwScanSpec	spec = info->opts.spec;
+	RwQual		quals[RW_MAX_QUALS];
+	RwPlanInfo	plan;
+	RwError		err;
+	List	   *pushed = NIL;
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		RwClause   *c = lfirst(lc);
+
+		if (n == RW_MAX_QUALS)
+			break;
+		quals[n].column = c->column;
+		quals[n].op = c->op;
+		quals[n].values = rw_value_array(c->values, &quals[n].nvalues);
+		if (c->param)
+			quals[n].nvalues = -1;
+		n++;
+	}
+	spec.quals = quals;
+	spec.nquals = n;
+	rw_python_start();
+	RW_CORE_CALL(rw_plan(&spec, &plan, &err), &err, info->opts.relname, info->opts.servername);
+	debug_offer(info, list_truncate(list_copy(clauses), n), plan.pushed);
+
+	for (int i = 0; i < n; i++)
+		if (plan.pushed & (UINT64CONST(1) << i))
+			pushed = lappend(pushed, ((RwClause *) list_nth(clauses, i))->rinfo);
+	*fetched = plan.rows >= 0 ? plan.rows :
+		DEFAULT_ROWS * clauselist_selectivity(root, pushed, baserel->relid, JOIN_INNER, NULL);
+	*command = pstrdup(plan.description);
+	return pushed;
+}
+
+/* Rows left once PostgreSQL filters the fetched ones by the clauses Redis does not serve. */
+static double
+filtered_rows(PlannerInfo *root, RelOptInfo *baserel, List *all, List *pushed, double fetched)
+{
+	return clamp_row_est(fetched * clauselist_selectivity(root, list_difference_ptr(all, pushed),
+														  baserel->relid, JOIN_INNER, NULL));
+}
 
 void
 redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	RwRelInfo  *info = palloc0(sizeof(RwRelInfo));
 	Relation	rel;
+	const RwSourceInfo *source;
 	ListCell   *lc;
+	int			i = -1;
 
 	/* Wrong columns are reported now, before any Redis traffic. */
 	rw_get_table_options(foreigntableid, InvalidOid, &info->opts);
 	rel = table_open(foreigntableid, NoLock);
-	rw_map_columns(RelationGetDescr(rel), info->opts.relname, info->opts.spec.src_type, NULL);
+	info->cols.natts = RelationGetDescr(rel)->natts;
+	info->cols.attmap = palloc(sizeof(int) * Max(info->cols.natts, 1));
+	rw_map_columns(RelationGetDescr(rel), info->opts.relname, info->opts.spec.src_type,
+				   info->cols.attmap);
 	table_close(rel, NoLock);
 
 	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &info->attrs_used);
 	foreach(lc, baserel->baserestrictinfo)
 		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause, baserel->relid,
 					   &info->attrs_used);
+	/* rw_plan may weigh which columns are read, as the scan will */
+	source = rw_source_info(info->opts.spec.src_type);
+	while ((i = bms_next_member(info->attrs_used, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+
+		for (int c = 0; c < source->ncolumns; c++)
+			for (int a = 0; a < info->cols.natts; a++)
+				if (info->cols.attmap[a] == c && (attno == 0 || attno == a + 1))
+					info->opts.spec.want[c] = 1;
+	}
+
+	if (rw_pushdown)
+		info->clauses = rw_restriction_clauses(root, baserel, &info->cols);
+	info->pushed = plan_clauses(root, baserel, info, info->clauses, &info->fetched,
+								&info->command);
 	baserel->fdw_private = info;
-	baserel->rows = DEFAULT_ROWS;
+	baserel->rows = filtered_rows(root, baserel, baserel->baserestrictinfo, info->pushed,
+								  info->fetched);
+}
+
+/* Path fdw_private: the RestrictInfos Redis serves, and rw_plan's description. */
+static void
+add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetched,
+			  Relids required_outer, List *pushed, const char *command)
+{
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, rows,
+									 STARTUP_COST, STARTUP_COST + fetched * PER_ROW_COST,
+									 NIL, required_outer, NULL,
+#if PG_VERSION_NUM >= 170000
+									 NIL,
+#endif
+									 list_make2(pushed, makeString(pstrdup(command)))));
+}
+
+/*
+ * Could rinfo, a join clause, be served in a scan parameterized by the other
+ * relations it names?  If so, add their ParamPathInfo to *ppis.
+ */
+static void
+add_join_clause_ppi(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info,
+					RestrictInfo *rinfo, List **ppis)
+{
+	RwClause	c;
+	Relids		required_outer;
+
+	if (!join_clause_is_movable_to(rinfo, baserel) ||
+		!rw_clause(root, baserel, &info->cols, rinfo, &c))
+		return;
+	required_outer = bms_del_member(bms_union(rinfo->clause_relids, baserel->lateral_relids),
+									baserel->relid);
+	if (!bms_is_empty(required_outer))
+		*ppis = list_append_unique_ptr(*ppis,
+									   get_baserel_parampathinfo(root, baserel, required_outer));
+}
+
+/* generate_implied_equalities_for_column's callback: one member of ours at a time */
+typedef struct EcSearch
+{
+	Expr	   *current;		/* the member being made join clauses of */
+	List	   *done;			/* members already done */
+} EcSearch;
+
+static bool
+ec_next_member(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+			   EquivalenceMember *em, void *arg)
+{
+	EcSearch   *search = (EcSearch *) arg;
+
+	if (search->current)
+		return equal(em->em_expr, search->current);
+	if (list_member(search->done, em->em_expr))
+		return false;
+	search->current = em->em_expr;
+	return true;
+}
+
+/*
+ * The outer relations a scan could be parameterized by: those of join
+ * clauses quals.c can state, whether plain or implied by equivalence classes.
+ */
+static List *
+parameterizations(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info)
+{
+	List	   *ppis = NIL;
+	ListCell   *lc;
+
+	foreach(lc, baserel->joininfo)
+		add_join_clause_ppi(root, baserel, info, lfirst(lc), &ppis);
+	if (baserel->has_eclass_joins)
+	{
+		EcSearch	search = {NULL, NIL};
+
+		for (;;)
+		{
+			List	   *clauses;
+
+			search.current = NULL;
+			clauses = generate_implied_equalities_for_column(root, baserel, ec_next_member,
+															 &search,
+															 baserel->lateral_referencers);
+			if (search.current == NULL)
+				break;
+			foreach(lc, clauses)
+				add_join_clause_ppi(root, baserel, info, lfirst(lc), &ppis);
+			search.done = lappend(search.done, search.current);
+		}
+	}
+	return ppis;
 }
 
 void
 redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
-	Cost		total = STARTUP_COST + baserel->rows * PER_ROW_COST;
+	RwRelInfo  *info = (RwRelInfo *) baserel->fdw_private;
+	ListCell   *lc;
 
-	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-									 STARTUP_COST, total, NIL,
-									 baserel->lateral_relids, NULL,
-#if PG_VERSION_NUM >= 170000
-									 NIL,
-#endif
-									 NIL));
+	add_scan_path(root, baserel, baserel->rows, info->fetched, baserel->lateral_relids,
+				  info->pushed, info->command);
+	if (!rw_pushdown)
+		return;
+
+	/* A parameterized path for each outer side whose join clauses Redis serves. */
+	foreach(lc, parameterizations(root, baserel, info))
+	{
+		ParamPathInfo *ppi = lfirst(lc);
+		List	   *join = NIL;
+		List	   *pushed;
+		double		fetched;
+		char	   *command;
+		ListCell   *cl;
+
+		foreach(cl, ppi->ppi_clauses)
+		{
+			RwClause   *c = palloc(sizeof(RwClause));
+
+			if (rw_clause(root, baserel, &info->cols, lfirst(cl), c))
+				join = lappend(join, c);
+		}
+		pushed = plan_clauses(root, baserel, info, list_concat_copy(join, info->clauses),
+							  &fetched, &command);
+		if (list_length(list_difference_ptr(pushed, info->pushed)) == 0)
+			continue;			/* no join clause served: a full scan each time */
+		ppi->ppi_rows = filtered_rows(root, baserel,
+									  list_concat_copy(baserel->baserestrictinfo,
+													   ppi->ppi_clauses),
+									  pushed, fetched);
+		add_scan_path(root, baserel, ppi->ppi_rows, fetched, ppi->ppi_req_outer, pushed,
+					  command);
+	}
+}
+
+/* A pushed clause as fdw_private's list of RwScanQualIndex items; a param goes to *exprs. */
+static List *
+qual_private(RwClause *c, List **exprs)
+{
+	int			param = -1;
+
+	if (c->param)
+	{
+		param = list_length(*exprs);
+		*exprs = lappend(*exprs, c->param);
+	}
+	return list_make5(makeInteger(c->column), makeInteger(c->op), makeInteger(param),
+					  makeInteger(c->is_array), c->values);
 }
 
 ForeignScan *
@@ -68,17 +350,37 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 					Plan *outer_plan)
 {
 	RwRelInfo  *info = (RwRelInfo *) baserel->fdw_private;
+	List	   *pushed = linitial(best_path->fdw_private);
 	List	   *attnos = NIL;
+	List	   *quals = NIL;
+	List	   *exprs = NIL;
+	List	   *local = NIL;
 	List	   *private;
+	ListCell   *lc;
 	int			i = -1;
 
 	while ((i = bms_next_member(info->attrs_used, i)) >= 0)
 		attnos = lappend_int(attnos, i + FirstLowInvalidHeapAttributeNumber);
-	private = list_make2(attnos,
-						 makeString(psprintf("%s \"%s\"", rw_source_info(info->opts.spec.src_type)->name,
-											 info->opts.spec.key)));
 
-	scan_clauses = extract_actual_clauses(scan_clauses, false);
-	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL,
+	/* Clauses Redis serves go to the core, the others stay PostgreSQL's filter. */
+	foreach(lc, scan_clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		RwClause	c;
+
+		if (rinfo->pseudoconstant)
+			continue;			/* a gating Result checks those */
+		if (list_member_ptr(pushed, rinfo) && rw_clause(root, baserel, &info->cols, rinfo, &c))
+			quals = lappend(quals, qual_private(&c, &exprs));
+		else
+			local = lappend(local, rinfo->clause);
+	}
+
+	private = list_make4(attnos,
+						 makeString(psprintf("%s \"%s\"", rw_source_info(info->opts.spec.src_type)->name,
+											 info->opts.spec.key)),
+						 quals,
+						 lsecond(best_path->fdw_private));
+	return make_foreignscan(tlist, local, baserel->relid, exprs,
 							private, NIL, NIL, outer_plan);
 }

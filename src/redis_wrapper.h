@@ -56,12 +56,52 @@ extern int	rw_pg_wait(int fd, int events, int timeout_ms);
 #define RW_SHOWN_KEY_MAX 200
 extern char *rw_shown(const char *p, int64 len, int max);
 
-/* planner.c: ForeignScan.fdw_private, by index (as postgres_fdw's FdwScanPrivateIndex) */
+/* quals.c: restriction clauses as RwQuals */
+typedef struct RwRelColumns
+{
+	int			natts;
+	int		   *attmap;			/* attribute index -> logical column, or -1 */
+} RwRelColumns;
+
+typedef struct RwClause
+{
+	RestrictInfo *rinfo;		/* the clause */
+	int			column;			/* the logical column */
+	int			op;				/* RwOperator */
+	bool		is_array;		/* the value is an array: col = ANY(value) */
+	Expr	   *param;			/* the value, when only the executor knows it */
+	List	   *values;			/* else the values (String), distinct and sorted */
+} RwClause;
+
+extern bool rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
+					  RestrictInfo *rinfo, RwClause *out);
+extern List *rw_restriction_clauses(PlannerInfo *root, RelOptInfo *baserel,
+									const RwRelColumns *cols);
+extern List *rw_qual_values(Datum value, bool isnull, bool is_array);
+extern const RwValue *rw_value_array(List *values, int *nvalues);
+
+/*
+ * planner.c: ForeignScan.fdw_private, by index (as postgres_fdw's
+ * FdwScanPrivateIndex).  Each of RwScanPrivateQuals is a list of the qual's
+ * RwScanQualIndex items.
+ */
 enum RwScanPrivateIndex
 {
 	RwScanPrivateAttnos,		/* Integer list: attributes read, 0 for a whole row */
-	RwScanPrivateSource			/* String: the source, for EXPLAIN */
+	RwScanPrivateSource,		/* String: the source, for EXPLAIN */
+	RwScanPrivateQuals,			/* List of lists: the clauses Redis serves */
+	RwScanPrivateCommand		/* String: rw_plan's description, for EXPLAIN */
 };
+enum RwScanQualIndex
+{
+	RwScanQualColumn,			/* Integer: the logical column */
+	RwScanQualOp,				/* Integer: RwOperator */
+	RwScanQualParam,			/* Integer: its value's index in fdw_exprs, or -1 */
+	RwScanQualIsArray,			/* Integer: 1 when that value is an array */
+	RwScanQualValues			/* String list: the values, when no param */
+};
+extern bool rw_pushdown;
+extern void rw_define_planner_gucs(void);
 extern void redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern void redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern ForeignScan *redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,

@@ -1,11 +1,13 @@
 /*
  * Executing a scan: the core's scan is opened with the options of the role
- * the scan is checked as, its batches of row cells become tuples, and the
- * scan is released with the executor's memory, however the query ends.
+ * the scan is checked as and the clauses the plan has Redis serve, its
+ * batches of row cells become tuples, and the scan is released with the
+ * executor's memory, however the query ends.
  */
 #include "redis_wrapper.h"
 
 #include "commands/explain.h"
+#include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
@@ -17,6 +19,8 @@ typedef struct RwScanState
 {
 	void	   *scan;			/* the core's scan; NULL once released */
 	RwTableOptions opts;
+	List	   *quals;			/* fdw_private's: the clauses Redis serves */
+	List	   *params;			/* ExprStates of their values the executor computes */
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
 	bool		is_json[RW_MAX_COLUMNS];
 	RwBatch		batch;
@@ -56,6 +60,51 @@ release_scan(void *arg)
 	st->scan = NULL;
 }
 
+/*
+ * Open the core's scan with the clauses Redis serves, their parameters'
+ * current values computed first (a nested loop's rescan changes them).
+ * Called with the scan closed.
+ */
+static void
+open_scan(ForeignScanState *node, RwScanState *st)
+{
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	RwQual	   *quals = palloc(sizeof(RwQual) * Max(list_length(st->quals), 1));
+	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	RwError		err;
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, st->quals)
+	{
+		List	   *qual = lfirst(lc);
+		int			param = intVal(list_nth(qual, RwScanQualParam));
+		List	   *values = list_nth(qual, RwScanQualValues);
+
+		if (param >= 0)
+		{
+			bool		isnull;
+			Datum		value = ExecEvalExpr(list_nth(st->params, param), econtext, &isnull);
+
+			values = rw_qual_values(value, isnull, intVal(list_nth(qual, RwScanQualIsArray)));
+		}
+		quals[n].column = intVal(list_nth(qual, RwScanQualColumn));
+		quals[n].op = intVal(list_nth(qual, RwScanQualOp));
+		quals[n].values = rw_value_array(values, &quals[n].nvalues);
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+
+	/* The values are borrowed while the core opens the scan, no longer. */
+	st->opts.spec.quals = quals;
+	st->opts.spec.nquals = n;
+	RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
+				 st->opts.relname, st->opts.servername);
+	st->opts.spec.quals = NULL;
+	st->opts.spec.nquals = 0;
+	pfree(quals);
+}
+
 void
 redisBeginForeignScan(ForeignScanState *node, int eflags)
 {
@@ -63,7 +112,6 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	Relation	rel = node->ss.ss_currentRelation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	RwScanState *st;
-	RwError		err;
 	ListCell   *lc;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -86,11 +134,15 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	st->opts.spec.conn_key = rw_connection_key(&st->opts);
 
+	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
+	st->params = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
 	rw_python_start();
-	RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
-				 st->opts.relname, st->opts.servername);
+	/* Parameters' values may not exist yet (a nested loop's): open at the first row then. */
+	if (st->params == NIL)
+		open_scan(node, st);
 
 	/* However the query ends, the core's scan (and its socket) goes with it. */
 	st->release.func = release_scan;
@@ -133,6 +185,8 @@ redisIterateForeignScan(ForeignScanState *node)
 	MemoryContext old;
 
 	ExecClearTuple(slot);
+	if (st->scan == NULL)
+		open_scan(node, st);
 	/* Only jsonb Datums are allocated: text ones are the batch's own cells. */
 	MemoryContextReset(st->row_cxt);
 	while (!st->fetched || st->next_row >= st->batch.nrows)
@@ -167,7 +221,14 @@ redisReScanForeignScan(ForeignScanState *node)
 {
 	RwScanState *st = (RwScanState *) node->fdw_state;
 
-	rw_scan_rescan(st->scan);
+	/*
+	 * New parameter values: a new scan, opened at the next row (on the pooled
+	 * connection the old one leaves).
+	 */
+	if (st->params != NIL && node->ss.ps.chgParam != NULL)
+		release_scan(st);
+	else if (st->scan)
+		rw_scan_rescan(st->scan);
 	st->fetched = false;
 	st->next_row = 0;
 }
@@ -188,4 +249,8 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	ExplainPropertyText("Redis Source",
 						strVal(list_nth(plan->fdw_private, RwScanPrivateSource)), es);
+	/* What Redis is asked (rw_plan's words, never a secret), when it serves a clause */
+	if (list_nth(plan->fdw_private, RwScanPrivateQuals) != NIL)
+		ExplainPropertyText("Redis Command",
+							strVal(list_nth(plan->fdw_private, RwScanPrivateCommand)), es);
 }
