@@ -23,6 +23,7 @@ _PG_init(void)
 							   NULL, &rw_fault, "", PGC_SUSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
+	rw_define_planner_gucs();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("redis_wrapper");
 #else
