@@ -7,9 +7,10 @@ import time
 
 
 class FakeServer:
-    def __init__(self, reply=None, close_after_reply=False, lifetime=20.0):
+    def __init__(self, reply=None, close_after_reply=False, lifetime=20.0, then=b'', times=0):
         self.reply = reply                    # bytes sent after the first request, or None: silence
         self.close_after_reply = close_after_reply
+        self.then, self.times = then, times   # sent `times` times after the reply, while the client reads
         self.lifetime = lifetime
         self.sock = socket.socket()
         self.sock.bind(('127.0.0.1', 0))
@@ -56,7 +57,16 @@ class FakeServer:
             except OSError:
                 return
             if self.reply is not None:
-                conn.sendall(self.reply)
+                try:
+                    conn.settimeout(2.0)
+                    conn.sendall(self.reply)
+                    for _ in range(self.times):
+                        if self.stopped.is_set():
+                            return
+                        conn.sendall(self.then)
+                except OSError:
+                    return                      # the client gave up on us
+                conn.settimeout(0.02)
                 if self.close_after_reply:
                     conn.close()
                     return

@@ -333,38 +333,3 @@ def test_an_ordinary_role_end_to_end(db, own_redis):
         db.execute('drop owned by c_app cascade')
         db.execute('drop role c_app')
 
-
-def random_resp(rng, depth=0):
-    """One random RESP2 value: any type, size and nesting, random bytes inside."""
-    kind = rng.choice('+-:$*' if depth < 3 else '+-:$')
-    if kind in '+-':
-        return kind.encode() + rng.choice([b'OK', b'list', b'ERR no', b'hash', b'']) + b'\r\n'
-    if kind == ':':
-        return b':%d\r\n' % rng.randint(-5, 10 ** 6)
-    if kind == '$':
-        n = rng.choice([-1, 0, 1, 5, 300])
-        return b'$-1\r\n' if n < 0 else b'$%d\r\n%s\r\n' % (n, rng.randbytes(n))
-    n = rng.choice([-1, 0, 1, 2, 3, 40])
-    return b'*%d\r\n' % n + b''.join(random_resp(rng, depth + 1) for _ in range(max(n, 0)))
-
-
-def test_random_replies_never_crash_the_backend(db):
-    """Garbage, truncated or merely surprising replies end in a result or a clean
-    error, and the same backend goes on (a crash would end this connection)."""
-    import random
-    rng = random.Random(20261125)
-    pid = db.execute('select pg_backend_pid()').fetchone()[0]
-    for _ in range(80):
-        reply = random_resp(rng) + random_resp(rng)
-        if rng.random() < 0.3:
-            reply = reply[:rng.randrange(len(reply) + 1)]
-        if rng.random() < 0.2 and reply:
-            i = rng.randrange(len(reply))
-            reply = reply[:i] + bytes([rng.randrange(256)]) + reply[i + 1:]
-        with FakeServer(reply=reply, close_after_reply=True) as fake:
-            t = server_with_table(db, 'c_fuzz', fake.url, command_timeout='1s', connect_timeout='1s')
-            try:
-                db.execute('select * from %s' % t).fetchall()
-            except psycopg.Error as e:
-                assert e.sqlstate and e.sqlstate[:2] in ('08', '22', '28', '42', 'HV'), (e.sqlstate, e, reply)
-    assert db.execute('select pg_backend_pid()').fetchone()[0] == pid

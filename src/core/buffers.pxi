@@ -41,6 +41,16 @@ cdef class ByteBuf:
         self.size += 1
         return 0
 
+    cdef void shrink(self, Py_ssize_t keep) noexcept:
+        """Give memory back once a buffer grown past keep bytes holds no more
+        than that again (after a big value, say)."""
+        cdef char *p
+        if self.cap > keep and self.size <= keep:
+            p = <char *> realloc(self.data, keep)
+            if p != NULL:
+                self.data = p
+                self.cap = keep
+
     cdef void drop_front(self, Py_ssize_t n) noexcept:
         """Forget the first n bytes, keeping the rest at the start."""
         if n >= self.size:

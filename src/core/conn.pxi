@@ -124,6 +124,7 @@ cdef enum HandshakeTag:
 
 cdef enum:
     RECV_SIZE = 256 * 1024
+    OUT_KEEP = 64 * 1024        # more than the commands queued at once need, but for long keys
     MAX_RETRIES = 3             # as the spec says
     FIRST_BACKOFF_MS = 100
 
@@ -156,6 +157,7 @@ cdef class Connection(Sink):
 
     def __cinit__(self):
         self.fd = -1
+        self.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
         self.out = ByteBuf()
         self.reader = Reader()
         self.rbuf = <char *> realloc(NULL, RECV_SIZE)
@@ -199,6 +201,13 @@ cdef class Connection(Sink):
         self.close_socket()
         self.state = CS_BROKEN
         self.reader.sink = None
+
+    cdef int settle(self) except -1:
+        """Back to buffers of the usual size, to wait in the cache: after a big
+        value, hiredis would keep its buffer until the next read."""
+        self.reader = Reader()
+        self.out.shrink(OUT_KEEP)
+        return 0
 
     # -- commands ---------------------------------------------------------
     cdef inline int command(self, int tag, int nargs) except -1:
@@ -420,6 +429,13 @@ cdef class Connection(Sink):
             self.arg_int(self.url.db)
         return 0
 
+    # The handshake's replies: a status each, or an error.
+    cdef str what(self, int tag):
+        return "AUTH" if tag == TAG_AUTH else "SELECT"
+
+    cdef str where(self):
+        return self.url.where()
+
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
         if kind != REDIS_REPLY_ERROR:
             return 0
@@ -530,7 +546,7 @@ cdef class Connection(Sink):
             self.flush()
             n = self.io_recv(self.rbuf, RECV_SIZE, &want)
             if n > 0:
-                return self.reader.feed(self.rbuf, n)
+                return self.reader.feed(self.rbuf, n, self.max_value_size)
             if n == 0:
                 self.state = CS_BROKEN
                 raise CoreError(RW_ERR_IO, "Redis at %s closed the connection" % self.url.where())

@@ -1,7 +1,10 @@
 # Command plans, one per source type.  Each is a Sink: it queues commands on the
-# connection and turns the events of their replies into rows.  Follow-up
-# requests are queued as soon as the reply that decides them is seen, so the
-# next batch is already in flight while PostgreSQL consumes the current one.
+# connection, says what shape their replies have, and turns the events of those
+# replies into rows.  Follow-up requests are queued as soon as the reply that
+# decides them is seen, so the next batch is already in flight while PostgreSQL
+# consumes the current one.
+
+from libc.stdint cimport UINT64_MAX
 
 cdef enum Tag:
     T_TYPE = 1      # TYPE key, checked in the same round trip as the first fetch
@@ -47,9 +50,25 @@ cdef class Plan(Sink):
     cdef Connection conn
     cdef Rows rows
     cdef bytes key
+    cdef bytes command                  # the fetch command
+    cdef const RwShape *fetch_shape     # the shape of its replies
 
     cdef int start(self) except -1:
         raise NotImplementedError
+
+    cdef const RwShape *shape(self, int tag) noexcept:
+        if tag == T_TYPE:
+            return &rw_status
+        if tag == T_SCAN:
+            return &rw_scan_strings
+        return self.fetch_shape
+
+    cdef str what(self, int tag):
+        return '%s "%s"' % ("TYPE" if tag == T_TYPE else self.command.decode(),
+                            self.key.decode('utf-8', 'replace'))
+
+    cdef str where(self):
+        return self.conn.url.where()
 
     cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n) except -1:
         """Queue the command that returns all of key k (see WHOLE_KEY)."""
@@ -67,6 +86,7 @@ cdef class SingleKeyPlan(Plan):
     cdef bytes type_name
 
     cdef int start(self) except -1:
+        self.rows.src_key = self.key
         self.conn.command(T_TYPE, 2)
         self.conn.arg(b"TYPE", 4)
         self.conn.arg(self.key, len(self.key))
@@ -81,11 +101,9 @@ cdef class SingleKeyPlan(Plan):
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
         if kind == REDIS_REPLY_ERROR:
             raise redis_error(p, n)
-        if tag == T_TYPE and depth == 0:
+        if tag == T_TYPE:
             return self.check_type(p, n)
-        if tag == T_FETCH and depth > 0:
-            return self.element(depth, p, n)
-        raise unexpected_reply()
+        return self.element(depth, p, n)
 
     cdef int check_type(self, const char *p, Py_ssize_t n) except -1:
         if (n == len(self.type_name) and memcmp(p, <char *> self.type_name, n) == 0) or \
@@ -99,7 +117,6 @@ cdef class SingleKeyPlan(Plan):
 
 cdef class RangePlan(SingleKeyPlan):
     """list (LRANGE) and zset (ZRANGE, in score order): index batches."""
-    cdef bytes command
     cdef long long next_index, chunk, asked
 
     def __cinit__(self):
@@ -117,14 +134,14 @@ cdef class RangePlan(SingleKeyPlan):
         return 0
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
-        # A full batch means there may be more: ask now, before parsing this one.
-        if tag == T_FETCH and depth == 0 and count == self.asked:
-            self.fetch()
+        if tag == T_FETCH and depth == 0:
+            check_batch(self.conn, count, self.asked)
+            # A full batch means there may be more: ask now, before parsing this one.
+            if count == self.asked:
+                self.fetch()
         return 0
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
-        if depth != 1:
-            raise unexpected_reply()
         self.rows.begin()
         self.rows.text(0, p, n)
         return self.rows.commit()
@@ -133,21 +150,14 @@ cdef class RangePlan(SingleKeyPlan):
 cdef class MembersPlan(SingleKeyPlan):
     """fetch 'all': one command returns the whole key (SMEMBERS, HGETALL, or
     LRANGE/ZRANGE 0 -1), an atomic snapshot turned into rows as it arrives."""
-    cdef bytes command
     cdef bint pairs
     cdef bint ranged                # the command takes the range 0 -1
     cdef bint have_field
-    cdef int element_depth
-
-    def __cinit__(self):
-        self.element_depth = 1
 
     cdef int fetch(self) except -1:
         return self.read_whole(T_FETCH, self.command, self.ranged, self.key, len(self.key))
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
-        if depth != self.element_depth:
-            raise unexpected_reply()
         if not self.pairs:
             self.rows.begin()
             self.rows.text(0, p, n)
@@ -172,7 +182,6 @@ cdef class CursorPlan(MembersPlan):
     def __cinit__(self):
         self.cursor = ByteBuf()
         self.cursor.append(b"0", 1)
-        self.element_depth = 2
 
     cdef int fetch(self) except -1:
         self.conn.command(T_FETCH, 5)
@@ -183,7 +192,7 @@ cdef class CursorPlan(MembersPlan):
         return self.conn.arg_int(SCAN_COUNT)
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
-        if depth != 1:
+        if depth == 2:
             return MembersPlan.element(self, depth, p, n)
         if take_cursor(self.cursor, p, n):
             self.fetch()
@@ -191,22 +200,23 @@ cdef class CursorPlan(MembersPlan):
 
 
 cdef class StreamPlan(SingleKeyPlan):
-    """stream: XRANGE batches, each starting just after the last id seen; or,
-    with fetch 'all', one XRANGE - + (an atomic snapshot)."""
-    cdef ByteBuf last_id
+    """stream: XRANGE batches, each starting at the id after the last one seen;
+    or, with fetch 'all', one XRANGE - + (an atomic snapshot)."""
+    cdef ByteBuf first_id, last_id
     cdef long long chunk, asked, received
     cdef bint whole
 
     def __cinit__(self):
+        self.first_id = ByteBuf()
         self.last_id = ByteBuf()
-        self.last_id.append(b"-", 1)
+        self.first_id.append(b"-", 1)
         self.chunk = FIRST_STREAM
 
     cdef int fetch(self) except -1:
         self.conn.command(T_FETCH, 4 if self.whole else 6)
-        self.conn.arg(b"XRANGE", 6)
+        self.conn.arg(self.command, len(self.command))
         self.conn.arg(self.key, len(self.key))
-        self.conn.arg(self.last_id.data, self.last_id.size)
+        self.conn.arg(self.first_id.data, self.first_id.size)
         self.conn.arg(b"+", 1)
         if self.whole:
             self.asked = -1         # never equal to a count: no follow-up
@@ -217,10 +227,32 @@ cdef class StreamPlan(SingleKeyPlan):
         self.chunk = min(self.chunk * 4, MAX_STREAM)
         return 0
 
+    cdef bint next_first_id(self) except -1:
+        """Make first_id the id after last_id, which Redis cannot do for the
+        largest id ("(id" is an error there); false when last_id is that id."""
+        cdef uint64_t ms, seq
+        cdef char tmp[48]
+        if not parse_stream_id(self.last_id.data, self.last_id.size, &ms, &seq):
+            bad = self.last_id.data[:self.last_id.size].decode('utf-8', 'replace')
+            raise self.conn.reader.unexpected('got "%s" where a stream id was expected' % bad)
+        if seq < UINT64_MAX:
+            seq += 1
+        elif ms < UINT64_MAX:
+            ms += 1
+            seq = 0
+        else:
+            return False
+        self.first_id.size = 0
+        self.first_id.append(tmp, snprintf(tmp, sizeof(tmp), "%llu-%llu",
+                                           <unsigned long long> ms, <unsigned long long> seq))
+        return True
+
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         if tag != T_FETCH:
             return 0
         if depth == 0:
+            if not self.whole:
+                check_batch(self.conn, count, self.asked)
             self.received = count
         elif depth == 1:
             self.rows.begin()
@@ -228,20 +260,11 @@ cdef class StreamPlan(SingleKeyPlan):
             self.rows.items_open(1, RW_ITEMS_OBJECT)
         return 0
 
-    cdef int on_nil(self, int tag, int depth) except -1:
-        if depth != 2:      # an entry without fields: items is NULL
-            raise unexpected_reply()
-        return 0
-
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth == 2:
             self.rows.text(0, p, n)
-            # "(id" makes the next XRANGE start after this entry.
             self.last_id.size = 0
-            self.last_id.put(b'(')
             self.last_id.append(p, n)
-        elif depth != 3:
-            raise unexpected_reply()
         else:
             self.rows.item(p, n)
         return 0
@@ -256,16 +279,42 @@ cdef class StreamPlan(SingleKeyPlan):
         return 0
 
     cdef int on_reply_end(self, int tag) except -1:
-        if tag == T_FETCH and self.received == self.asked:
+        if tag == T_FETCH and self.received == self.asked and self.next_first_id():
             self.fetch()
         return 0
+
+
+cdef bint parse_stream_id(const char *p, Py_ssize_t n, uint64_t *ms, uint64_t *seq) noexcept:
+    """Parse a whole stream id, "ms-seq"; false if p is none."""
+    cdef uint64_t *v = ms
+    cdef Py_ssize_t i, digits = 0
+    cdef int d
+    ms[0] = seq[0] = 0
+    for i in range(n):
+        d = p[i] - 48
+        if p[i] == b'-' and v == ms and digits:
+            v = seq
+            digits = 0
+        elif 0 <= d <= 9 and v[0] <= (UINT64_MAX - d) // 10:
+            v[0] = v[0] * 10 + d
+            digits += 1
+        else:
+            return False
+    return v == seq and digits > 0
+
+
+cdef int check_batch(Connection conn, Py_ssize_t count, long long asked) except -1:
+    """A batch's reply has at most the elements asked for."""
+    if count > asked:
+        raise conn.reader.unexpected("more elements than asked for (%d, not %d)" % (count, asked))
+    return 0
 
 
 cdef class PatternPlan(Plan):
     """multi_*: SCAN ... TYPE t, with each found key's fetch pipelined behind it.
 
     Keys that vanish or change type between SCAN and fetch are skipped."""
-    cdef bytes scan_type, fetch_command
+    cdef bytes scan_type
     cdef bint ranged, pairs
     cdef ByteBuf cursor
     cdef SliceQueue keys
@@ -292,7 +341,15 @@ cdef class PatternPlan(Plan):
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         self.keys.push(p, n)
-        return self.read_whole(T_KEY_FETCH, self.fetch_command, self.ranged, p, n)
+        return self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
+
+    cdef str what(self, int tag):
+        cdef const char *k
+        cdef Py_ssize_t n
+        if tag == T_SCAN:
+            return 'SCAN "%s"' % self.key.decode('utf-8', 'replace')
+        k = self.keys.front(&n)
+        return '%s "%s"' % (self.command.decode(), k[:n].decode('utf-8', 'replace'))
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         cdef const char *k
@@ -309,8 +366,6 @@ cdef class PatternPlan(Plan):
         if tag == T_SCAN:
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
-            if depth == 0:
-                raise unexpected_reply()
             if depth == 2:
                 self.fetch(p, n)
             elif take_cursor(self.cursor, p, n):
@@ -319,8 +374,6 @@ cdef class PatternPlan(Plan):
                 self.scan()
         elif kind == REDIS_REPLY_ERROR:
             pass        # the key changed type after SCAN saw it: skip it
-        elif depth != 1:
-            raise unexpected_reply()
         else:
             self.rows.item(p, n)
         return 0
@@ -351,22 +404,29 @@ cdef Plan make_plan(int src_type, bytes key, bint by_scan):
         if by_scan and ranged:
             rp = RangePlan()            # list and zset: index batches
             rp.type_name, rp.command = type_name, command
+            rp.fetch_shape = &rw_strings
             plan = rp
         else:
             mp = CursorPlan() if by_scan else MembersPlan()
             mp.pairs = src_type == RW_SRC_HASH
             mp.type_name, mp.ranged = type_name, ranged
             mp.command = (b"HSCAN" if mp.pairs else b"SSCAN") if by_scan else command
+            if by_scan:
+                mp.fetch_shape = &rw_scan_pairs if mp.pairs else &rw_scan_strings
+            else:
+                mp.fetch_shape = &rw_pairs if mp.pairs else &rw_strings
             plan = mp
     elif src_type == RW_SRC_STREAM:
         sp = StreamPlan()
-        sp.type_name = b"stream"
+        sp.type_name, sp.command = b"stream", b"XRANGE"
+        sp.fetch_shape = &rw_entries
         sp.whole = not by_scan
         plan = sp
     elif src_type in MULTI_OF:
         pp = PatternPlan()
-        pp.scan_type, pp.fetch_command, pp.ranged = WHOLE_KEY[MULTI_OF[src_type]]
+        pp.scan_type, pp.command, pp.ranged = WHOLE_KEY[MULTI_OF[src_type]]
         pp.pairs = src_type == RW_SRC_MULTI_HASH
+        pp.fetch_shape = &rw_pairs if pp.pairs else &rw_strings
         plan = pp
     else:
         raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % src_type)

@@ -35,9 +35,9 @@ cdef Connection pool_acquire(object key, tuple identity, Url url, TlsOptions tls
 cdef void pool_release(Connection c) noexcept:
     """Cache a connection that is ready, idle and current; close any other."""
     try:
-        if (c.state == CS_READY and c.idle() and c.generation == current_generation(c.key)
-                and c.key not in g_idle):
-            c.reader.sink = None
+        if (c.state == CS_READY and c.idle() and not c.reader.pending()
+                and c.generation == current_generation(c.key) and c.key not in g_idle):
+            c.settle()
             g_idle[c.key] = c
             return
     except BaseException:

@@ -10,9 +10,66 @@ cdef extern from *:
     /* createArray's length parameter is an int before hiredis 1.0, a size_t since. */
     #if HIREDIS_MAJOR >= 1
     typedef size_t rw_arraylen_t;
+
+    /* hiredis 1.x parses RESP3 doubles and booleans but calls back for them
+       only through these: they go to the string callback, whose shape check
+       refuses them (left unset, they would go uncounted in their array). */
+    static void *(*rw_string_cb)(const redisReadTask *, char *, size_t);
+    static void *rw_double_cb(const redisReadTask *t, double d, char *s, size_t n)
+    {
+        (void) d;
+        return rw_string_cb(t, s, n);
+    }
+    static void *rw_bool_cb(const redisReadTask *t, int b)
+    {
+        return rw_string_cb(t, (char *) (b ? "t" : "f"), 1);
+    }
+    static void rw_route_resp3_scalars(redisReplyObjectFunctions *fn)
+    {
+        rw_string_cb = fn->createString;
+        fn->createDouble = rw_double_cb;
+        fn->createBool = rw_bool_cb;
+    }
     #else
     typedef int rw_arraylen_t;
+    /* RESP3's types: hiredis before 1.0 refuses their type bytes itself. */
+    #define REDIS_REPLY_DOUBLE 7
+    #define REDIS_REPLY_BOOL 8
+    #define REDIS_REPLY_MAP 9
+    #define REDIS_REPLY_SET 10
+    #define REDIS_REPLY_ATTR 11
+    #define REDIS_REPLY_PUSH 12
+    #define REDIS_REPLY_BIGNUM 13
+    #define REDIS_REPLY_VERB 14
+    static void rw_route_resp3_scalars(redisReplyObjectFunctions *fn) { (void) fn; }
     #endif
+
+    /* The shape of the replies to a command, checked item by item as they
+       arrive: a reply of any other shape is refused, never taken for data. */
+    typedef struct RwShape
+    {
+        int         type;               /* REDIS_REPLY_STATUS, _STRING or _ARRAY */
+        int         count;              /* an array's: RW_ANY, RW_EVEN or exactly this */
+        int         or_nil;             /* a nil may stand in its place */
+        const struct RwShape *elem;     /* its elements' shape; with count 2, the first's */
+        const struct RwShape *second;   /* with count 2, the second element's */
+    } RwShape;
+    enum { RW_ANY = -1, RW_EVEN = -2 };
+    static const RwShape rw_status = {.type = REDIS_REPLY_STATUS};
+    static const RwShape rw_string = {.type = REDIS_REPLY_STRING};
+    static const RwShape rw_strings = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_string};
+    static const RwShape rw_pairs = {.type = REDIS_REPLY_ARRAY, .count = RW_EVEN, .elem = &rw_string};
+    /* SCAN, SSCAN and HSCAN: the next cursor, then what this call found. */
+    static const RwShape rw_scan_strings = {.type = REDIS_REPLY_ARRAY, .count = 2,
+                                            .elem = &rw_string, .second = &rw_strings};
+    static const RwShape rw_scan_pairs = {.type = REDIS_REPLY_ARRAY, .count = 2,
+                                          .elem = &rw_string, .second = &rw_pairs};
+    /* XRANGE: entries of an id and their fields (nil for an entry without). */
+    static const RwShape rw_fields = {.type = REDIS_REPLY_ARRAY, .count = RW_EVEN, .or_nil = 1,
+                                      .elem = &rw_string};
+    static const RwShape rw_entry = {.type = REDIS_REPLY_ARRAY, .count = 2,
+                                     .elem = &rw_string, .second = &rw_fields};
+    static const RwShape rw_entries = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_entry};
     """
     ctypedef long long rw_arraylen_t
 
@@ -32,12 +89,16 @@ cdef extern from *:
     ctypedef struct redisReader:
         int err
         char errstr[128]
+        char *buf
+        size_t pos
+        size_t len
         void *privdata
 
     redisReader *redisReaderCreateWithFunctions(redisReplyObjectFunctions *fn)
     void redisReaderFree(redisReader *r)
     int redisReaderFeed(redisReader *r, const char *buf, size_t len)
     int redisReaderGetReply(redisReader *r, void **reply)
+    void rw_route_resp3_scalars(redisReplyObjectFunctions *fn)
 
     enum:
         REDIS_OK
@@ -48,17 +109,74 @@ cdef extern from *:
         REDIS_REPLY_NIL
         REDIS_REPLY_STATUS
         REDIS_REPLY_ERROR
+        REDIS_REPLY_DOUBLE
+        REDIS_REPLY_BOOL
+        REDIS_REPLY_MAP
+        REDIS_REPLY_SET
+        REDIS_REPLY_ATTR
+        REDIS_REPLY_PUSH
+        REDIS_REPLY_BIGNUM
+        REDIS_REPLY_VERB
+
+    ctypedef struct RwShape:
+        int type
+        int count
+        bint or_nil
+        const RwShape *elem
+        const RwShape *second
+    enum:
+        RW_ANY
+        RW_EVEN
+    const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
 
 
 cdef enum:
-    MAX_DEPTH = 16
+    MAX_DEPTH = 4           # deeper than any shape: the shape check refuses deeper items first
+    LENGTH_LINE_MAX = 24    # a string's length line, with room for leading zeros
+    LINE_MAX = 64 * 1024    # any other line (status, error, counts) of any sane reply
+
+
+TOO_LARGE_HINT = "Raise the server option max_value_size (up to 1GB) if such values are wanted."
+
+
+cdef str type_name(int type, Py_ssize_t count):
+    """How messages name a reply item of a type (count: an array's length)."""
+    if type == REDIS_REPLY_ARRAY:
+        return "an array of %d" % count
+    return {REDIS_REPLY_STRING: "a string", REDIS_REPLY_STATUS: "a status", REDIS_REPLY_ERROR: "an error",
+            REDIS_REPLY_INTEGER: "an integer", REDIS_REPLY_NIL: "a nil", REDIS_REPLY_DOUBLE: "a double",
+            REDIS_REPLY_BOOL: "a boolean", REDIS_REPLY_MAP: "a map", REDIS_REPLY_SET: "a set",
+            REDIS_REPLY_ATTR: "an attribute", REDIS_REPLY_PUSH: "a push message",
+            REDIS_REPLY_BIGNUM: "a big number", REDIS_REPLY_VERB: "a verbatim string"}.get(
+                type, "an item of type %d" % type)
+
+
+cdef str shape_name(const RwShape *s):
+    if s.type != REDIS_REPLY_ARRAY:
+        name = type_name(s.type, 0)
+    elif s.count == RW_ANY:
+        name = "an array"
+    elif s.count == RW_EVEN:
+        name = "an array of even length"
+    else:
+        name = "an array of %d" % s.count
+    return name + " or a nil" if s.or_nil else name
 
 
 cdef class Sink:
-    """Receives one reply's events.  tag says which command the reply answers.
+    """Receives one reply's events, each already checked against the shape
+    the sink gave for its tag (which says what command the reply answers)."""
 
-    What a sink does not expect is an error: a reply of the wrong shape must
-    never pass for data."""
+    cdef const RwShape *shape(self, int tag) noexcept:
+        return &rw_status
+
+    cdef str what(self, int tag):
+        """The command tag answers, for messages: 'HGETALL "key"'."""
+        return "a command"
+
+    cdef str where(self):
+        """The server, for messages."""
+        return "?"
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         return 0
@@ -67,12 +185,6 @@ cdef class Sink:
         if kind == REDIS_REPLY_ERROR:
             raise redis_error(p, n)
         return 0
-
-    cdef int on_int(self, int tag, int depth, long long v) except -1:
-        raise unexpected_reply()
-
-    cdef int on_nil(self, int tag, int depth) except -1:
-        raise unexpected_reply()
 
     cdef int on_end(self, int tag, int depth) except -1:
         return 0
@@ -85,9 +197,11 @@ cdef class Reader:
     """The hiredis reader plus the queue of tags of the replies still due."""
     cdef redisReader *r
     cdef Sink sink
-    cdef Py_ssize_t rem[MAX_DEPTH]      # elements still due per open array
+    cdef const RwShape *open[MAX_DEPTH]     # the shape of each open array
+    cdef Py_ssize_t rem[MAX_DEPTH]          # elements still due per open array
     cdef int *tags
     cdef Py_ssize_t tag_head, tag_count, tag_cap
+    cdef long long max_value_size           # the longest string accepted
 
     def __cinit__(self):
         self.r = redisReaderCreateWithFunctions(&reply_functions)
@@ -120,27 +234,83 @@ cdef class Reader:
     cdef inline int tag(self) noexcept:
         return self.tags[self.tag_head] if self.tag_count else -1
 
-    cdef int feed(self, const char *p, Py_ssize_t n) except -1:
+    cdef inline bint pending(self) noexcept:
+        """Bytes of a reply not yet complete are buffered."""
+        return self.r.len > self.r.pos
+
+    cdef int feed(self, const char *p, Py_ssize_t n, long long max_value_size) except -1:
         """Parse n more bytes, delivering every event they complete to the sink."""
         cdef void *reply
+        self.max_value_size = max_value_size
         if redisReaderFeed(self.r, p, n) != REDIS_OK:
             raise CoreError(RW_ERR_OUT_OF_MEMORY, "out of memory while reading a Redis reply")
         while True:
             if redisReaderGetReply(self.r, &reply) != REDIS_OK:
                 if PyErr_Occurred():
                     return -1       # what a sink raised inside a callback
-                raise CoreError(RW_ERR_PROTOCOL, "malformed reply from Redis: %s"
-                                % self.r.errstr.decode('utf-8', 'replace'))
+                raise CoreError(RW_ERR_PROTOCOL, "malformed %s: %s"
+                                % (self.reply_to(), self.r.errstr.decode('utf-8', 'replace')))
             if reply == NULL:
-                return 0
+                return self.check_pending()
 
-    # Bookkeeping shared by the callbacks: count children, close finished arrays.
-    cdef inline int enter(self, int depth) except -1:
-        if depth >= MAX_DEPTH:
-            raise CoreError(RW_ERR_PROTOCOL, "Redis reply nested too deeply")
-        if depth > 0:
-            self.rem[depth - 1] -= 1
+    cdef int check_pending(self) except -1:
+        """Refuse the item being read before hiredis buffers it whole, if it
+        cannot be accepted.  hiredis keeps the bytes of that item only, its
+        type byte already taken: a line still without its end, or a string's
+        length line followed by as much of the string as came."""
+        cdef const char *p = self.r.buf + self.r.pos
+        cdef Py_ssize_t n = self.r.len - self.r.pos
+        cdef Py_ssize_t m = min(n, LENGTH_LINE_MAX), i = 0
+        cdef long long declared = 0
+        while i < m and b'0' <= p[i] <= b'9':
+            if declared <= self.max_value_size:     # beyond, only the digits matter
+                declared = declared * 10 + (p[i] - 48)
+            i += 1
+        if 0 < i < m - 1 and p[i] == b'\r' and p[i + 1] == b'\n':
+            if declared > self.max_value_size:
+                raise self.too_large(p[:i].decode())
+        elif n > LINE_MAX:
+            raise CoreError(RW_ERR_PROTOCOL, "malformed %s: a line longer than %d kB"
+                            % (self.reply_to(), LINE_MAX // 1024))
         return 0
+
+    cdef str reply_to(self):
+        """'reply to HGETALL "key" from Redis at host:port', for messages."""
+        if self.tag_count == 0:
+            return "reply from Redis at %s" % self.sink.where()
+        return "reply to %s from Redis at %s" % (self.sink.what(self.tag()), self.sink.where())
+
+    cdef object too_large(self, str length):
+        return CoreError(RW_ERR_TOO_LARGE, "the %s is too large: a string of %s bytes, over max_value_size (%d bytes)"
+                         % (self.reply_to(), length, self.max_value_size), hint=TOO_LARGE_HINT)
+
+    cdef object unexpected(self, str problem):
+        """The error for a reply of the wrong shape."""
+        return CoreError(RW_ERR_PROTOCOL, "unexpected %s: %s" % (self.reply_to(), problem))
+
+    # Bookkeeping shared by the callbacks: check each item's shape, count
+    # children, close finished arrays.
+    cdef const RwShape *enter(self, int depth, int type, Py_ssize_t count) except NULL:
+        """Check an item against the shape its place calls for, and count it."""
+        cdef const RwShape *s
+        cdef const RwShape *a
+        if depth == 0:
+            if self.tag_count == 0:
+                raise self.unexpected("no command was waiting for it")
+            s = self.sink.shape(self.tag())
+            if type == REDIS_REPLY_ERROR:
+                return s        # any command may fail: its sink says what that means
+        else:
+            a = self.open[depth - 1]
+            s = a.second if a.count == 2 and self.rem[depth - 1] == 1 else a.elem
+            self.rem[depth - 1] -= 1
+        if type == s.type:
+            if type != REDIS_REPLY_ARRAY or s.count == RW_ANY or s.count == count or \
+                    (s.count == RW_EVEN and count % 2 == 0):
+                return s
+        elif type == REDIS_REPLY_NIL and s.or_nil:
+            return s
+        raise self.unexpected("got %s where %s was expected" % (type_name(type, count), shape_name(s)))
 
     cdef int leave(self, int depth) except -1:
         cdef int tag = self.tag()
@@ -148,8 +318,6 @@ cdef class Reader:
             depth -= 1
             self.sink.on_end(tag, depth)
         if depth == 0:
-            if self.tag_count == 0:
-                raise CoreError(RW_ERR_PROTOCOL, "unexpected reply from Redis")
             self.sink.on_reply_end(tag)
             self.tag_head = (self.tag_head + 1) % self.tag_cap
             self.tag_count -= 1
@@ -165,12 +333,17 @@ cdef inline int depth_of(const redisReadTask *t) noexcept:
     return d
 
 
-# The callbacks hand hiredis NULL when a sink raises: hiredis then stops
-# parsing, and Reader.feed re-raises the pending exception.
+# The callbacks hand hiredis NULL when a check or a sink raises: hiredis then
+# stops parsing, and Reader.feed re-raises the pending exception.  Strings
+# carry their type (status, error, and with hiredis 1.x RESP3's verbatim
+# strings, big numbers, doubles and booleans); arrays too (RESP3's maps, sets,
+# pushes and attributes); a nil may stand for a string or an array.
 cdef void *cb_string(const redisReadTask *t, char *s, size_t n) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d)
+    rd.enter(d, t.type, 0)
+    if n > <size_t> rd.max_value_size:     # one that came whole in a single read
+        raise rd.too_large(str(n))
     rd.sink.on_string(rd.tag(), d, t.type, s, n)
     rd.leave(d)
     return t.privdata
@@ -179,7 +352,7 @@ cdef void *cb_string(const redisReadTask *t, char *s, size_t n) except NULL:
 cdef void *cb_array(const redisReadTask *t, rw_arraylen_t count) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d)
+    rd.open[d] = rd.enter(d, t.type, count)
     rd.sink.on_array(rd.tag(), d, count)
     if count > 0:
         rd.rem[d] = count
@@ -192,8 +365,7 @@ cdef void *cb_array(const redisReadTask *t, rw_arraylen_t count) except NULL:
 cdef void *cb_integer(const redisReadTask *t, long long v) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d)
-    rd.sink.on_int(rd.tag(), d, v)
+    rd.enter(d, REDIS_REPLY_INTEGER, 0)     # no shape has one: this refuses it
     rd.leave(d)
     return t.privdata
 
@@ -201,8 +373,7 @@ cdef void *cb_integer(const redisReadTask *t, long long v) except NULL:
 cdef void *cb_nil(const redisReadTask *t) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d)
-    rd.sink.on_nil(rd.tag(), d)
+    rd.enter(d, REDIS_REPLY_NIL, 0)         # only where a shape allows one: nothing to store
     rd.leave(d)
     return t.privdata
 
@@ -217,6 +388,7 @@ reply_functions.createArray = cb_array
 reply_functions.createInteger = cb_integer
 reply_functions.createNil = cb_nil
 reply_functions.freeObject = cb_free
+rw_route_resp3_scalars(&reply_functions)
 
 
 # Command encoding (RESP arrays of bulk strings), appended to a ByteBuf.
@@ -236,10 +408,6 @@ cdef int put_arg_int(ByteBuf b, long long v) except -1:
     cdef char tmp[24]
     cdef int k = snprintf(tmp, sizeof(tmp), "%lld", v)
     return put_arg(b, tmp, k)
-
-
-cdef object unexpected_reply():
-    return CoreError(RW_ERR_PROTOCOL, "unexpected reply from Redis")
 
 
 cdef object redis_error(const char *p, Py_ssize_t n):

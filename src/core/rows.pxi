@@ -2,10 +2,12 @@
 # batch after batch.  A row still being built when a batch is handed out (its
 # reply only partly received) is moved to the front of the arena for the next.
 # Text cells start 4-aligned after 4 spare bytes, where fdw.c writes a varlena
-# header: the Datum is the cell itself, with no copy.
+# header: the Datum is the cell itself, with no copy.  No row may hold more
+# than max_value_size bytes of strings (at most a Datum's size).
 
 cdef enum:
     TEXT_HEADER = 4
+    ARENA_KEEP = 1024 * 1024    # more than a batch needs unless a value is big
 
 cdef class Rows:
     cdef ByteBuf arena
@@ -16,10 +18,13 @@ cdef class Rows:
     cdef Py_ssize_t committed       # arena bytes that belong to finished rows
     cdef bint want[RW_MAX_COLUMNS]
     cdef int items_col              # the cell an items list is being written to
-    cdef long long max_value_size   # the largest cell accepted (set per scan)
+    cdef long long max_value_size   # the most bytes of strings in a row (set per scan)
+    cdef long long row_size         # the bytes of strings in the row being built
+    cdef bytes src_key              # the table's key, for messages about rows without their own
 
     def __cinit__(self):
         self.arena = ByteBuf()
+        self.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
 
     def __dealloc__(self):
         free(self.cells)
@@ -38,7 +43,21 @@ cdef class Rows:
             self.cur[i].off = -1
             self.cur[i].len = -1
         self.building = True
+        self.row_size = 0
         return 0
+
+    cdef inline int charge(self, Py_ssize_t n) except -1:
+        """Count n more bytes into the row, which must stay within max_value_size."""
+        self.row_size += n
+        if self.row_size > self.max_value_size:
+            raise self.too_large()
+        return 0
+
+    cdef object too_large(self):
+        cdef RwCell *k = &self.cur[RW_KEY_CELL]
+        key = self.arena.data[k.off:k.off + k.len] if k.off >= 0 else self.src_key
+        return CoreError(RW_ERR_TOO_LARGE, 'a row of Redis key "%s" is too large: over max_value_size (%d bytes)'
+                         % (key.decode('utf-8', 'replace'), self.max_value_size), hint=TOO_LARGE_HINT)
 
     cdef inline int store_text(self, int cell, const char *p, Py_ssize_t n) except -1:
         cdef Py_ssize_t start = ((self.arena.size + 3) & ~3) + TEXT_HEADER
@@ -49,7 +68,7 @@ cdef class Rows:
         self.arena.size = start + n + 1
         self.cur[cell].off = start
         self.cur[cell].len = n
-        return 0
+        return self.charge(n)
 
     cdef inline int text(self, int col, const char *p, Py_ssize_t n) except -1:
         if self.want[col]:
@@ -84,8 +103,7 @@ cdef class Rows:
         cdef int col = self.items_col
         cdef Py_ssize_t start
         if self.want[col]:
-            if n > 0x7FFFFFFF:
-                raise CoreError(RW_ERR_INTERNAL, "a Redis string over 2 GB cannot go into jsonb")
+            self.charge(n)              # and so n fits the int32 below
             start = self.arena.size
             if start + 4 + n + 3 > self.arena.cap:
                 self.arena.grow(4 + n + 3)
@@ -121,9 +139,11 @@ cdef class Rows:
                     self.cur[i].off -= shift
         self.committed -= shift
         self.nrows = 0
+        self.arena.shrink(ARENA_KEEP)
 
     cdef void clear(self) noexcept:
         self.arena.size = 0
         self.committed = 0
         self.nrows = 0
         self.building = False
+        self.arena.shrink(ARENA_KEEP)
