@@ -40,7 +40,10 @@ include "core/conn.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
 include "core/sources.pxi"
+include "core/glob.pxi"
 include "core/plans.pxi"
+include "core/lookups.pxi"
+include "core/planner.pxi"
 
 
 cdef class Scan:
@@ -50,7 +53,8 @@ cdef class Scan:
     cdef uint64_t conn_key
     cdef int src_type
     cdef bytes key
-    cdef bint by_scan
+    cdef int fetch                  # RW_FETCH_ALL or RW_FETCH_SCAN
+    cdef Pushdown pushdown          # the clause Redis serves, with its values
     cdef long long max_value_size
     cdef Connection conn
     cdef Plan plan
@@ -81,15 +85,19 @@ cdef class Scan:
             raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
         self.src_type = spec.src_type
         self.key = spec.key
-        fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
-        self.by_scan = fetch == RW_FETCH_SCAN
+        self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
+        self.pushdown = choose_pushdown(spec)
+        # fdw.c hands over exactly the clauses rw_plan took, with their values:
+        # anything else would leave a clause that nobody checks.
+        if self.pushdown.param or spec.nquals != (self.pushdown.qual >= 0):
+            raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
         self.max_value_size = spec.max_value_size
         self.connect()
         return 0
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
-        self.plan = make_plan(self.src_type, self.key, self.by_scan)
+        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown)
         self.plan.rows = self.rows
         self.plan.conn = self.conn
         return 0
@@ -271,13 +279,14 @@ cdef public int rw_core_check_url(const char *url, RwError *err) noexcept with g
 
 cdef public int rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err) noexcept with gil:
     """Which clauses Redis serves, an estimate and a description (no I/O, no secrets)."""
+    cdef Pushdown d
     try:
         if not 0 <= spec.src_type < N_SOURCES:
             raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
-        plan.pushed = 0
-        plan.rows = -1
-        copy_text(plan.description, sizeof(plan.description),
-                  "%s \"%s\"" % (SOURCES[spec.src_type].info.name.decode(), shown(spec.key)))
+        d = choose_pushdown(spec)
+        plan.pushed = (<uint64_t> 1) << d.qual if d.qual >= 0 else 0
+        plan.rows = estimate(d)
+        copy_text(plan.description, sizeof(plan.description), describe(spec, d))
         return RW_OK
     except BaseException as e:
         return report(err, e)

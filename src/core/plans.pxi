@@ -21,22 +21,6 @@ cdef enum:
     SCAN_COUNT = 1000
 
 
-# How a whole key of each type is read: (TYPE's name for it, command, whether
-# the command takes the range 0 -1).  The multi_* types read their keys so too.
-cdef dict WHOLE_KEY = {
-    RW_SRC_LIST: (b"list", b"LRANGE", True),
-    RW_SRC_SET: (b"set", b"SMEMBERS", False),
-    RW_SRC_HASH: (b"hash", b"HGETALL", False),
-    RW_SRC_ZSET: (b"zset", b"ZRANGE", True),
-}
-cdef dict MULTI_OF = {
-    RW_SRC_MULTI_LIST: RW_SRC_LIST,
-    RW_SRC_MULTI_SET: RW_SRC_SET,
-    RW_SRC_MULTI_HASH: RW_SRC_HASH,
-    RW_SRC_MULTI_ZSET: RW_SRC_ZSET,
-}
-
-
 cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
     """Keep a SCAN-style reply's cursor; 1 if the iteration goes on (it is not "0")."""
     if n == 1 and p[0] == b'0':
@@ -64,14 +48,13 @@ cdef class Plan(Sink):
         return self.fetch_shape
 
     cdef str what(self, int tag):
-        return '%s "%s"' % ("TYPE" if tag == T_TYPE else self.command.decode(),
-                            self.key.decode('utf-8', 'replace'))
+        return '%s "%s"' % ("TYPE" if tag == T_TYPE else self.command.decode(), shown(self.key))
 
     cdef str where(self):
         return self.conn.url.where()
 
     cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n) except -1:
-        """Queue the command that returns all of key k (see WHOLE_KEY)."""
+        """Queue the command that returns all of key k (sources.pxi's read_all)."""
         self.conn.command(tag, 4 if ranged else 2)
         self.conn.arg(command, len(command))
         self.conn.arg(k, n)
@@ -110,7 +93,7 @@ cdef class SingleKeyPlan(Plan):
                 (n == 4 and memcmp(p, b"none", 4) == 0):
             return 0
         raise CoreError(RW_ERR_WRONG_TYPE, "Redis key \"%s\" holds a %s, not a %s"
-                        % (self.key.decode('utf-8', 'replace'), p[:n].decode('utf-8', 'replace'),
+                        % (shown(self.key), shown(p[:n]),
                            self.type_name.decode()),
                         hint="Use a foreign table whose src_type matches the key's type.")
 
@@ -311,9 +294,12 @@ cdef int check_batch(Connection conn, Py_ssize_t count, long long asked) except 
 
 
 cdef class PatternPlan(Plan):
-    """multi_*: SCAN ... TYPE t, with each found key's fetch pipelined behind it.
+    """multi_*: SCAN MATCH pattern TYPE t, with each found key's fetch pipelined
+    behind it.  pattern is the table's, or a narrower one (a pushed LIKE
+    prefix) whose keys must also match the table's (filter).
 
     Keys that vanish or change type between SCAN and fetch are skipped."""
+    cdef bytes pattern, filter
     cdef bytes scan_type
     cdef bint ranged, pairs
     cdef ByteBuf cursor
@@ -333,7 +319,7 @@ cdef class PatternPlan(Plan):
         self.conn.arg(b"SCAN", 4)
         self.conn.arg(self.cursor.data, self.cursor.size)
         self.conn.arg(b"MATCH", 5)
-        self.conn.arg(self.key, len(self.key))
+        self.conn.arg(self.pattern, len(self.pattern))
         self.conn.arg(b"COUNT", 5)
         self.conn.arg_int(SCAN_COUNT)
         self.conn.arg(b"TYPE", 4)
@@ -347,9 +333,9 @@ cdef class PatternPlan(Plan):
         cdef const char *k
         cdef Py_ssize_t n
         if tag == T_SCAN:
-            return 'SCAN "%s"' % self.key.decode('utf-8', 'replace')
+            return 'SCAN "%s"' % shown(self.pattern)
         k = self.keys.front(&n)
-        return '%s "%s"' % (self.command.decode(), k[:n].decode('utf-8', 'replace'))
+        return '%s "%s"' % (self.command.decode(), shown(k[:n]))
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         cdef const char *k
@@ -367,13 +353,17 @@ cdef class PatternPlan(Plan):
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
             if depth == 2:
-                self.fetch(p, n)
+                if self.filter is None or glob_match(self.filter, len(self.filter), p, n):
+                    self.fetch(p, n)
             elif take_cursor(self.cursor, p, n):
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
                 # while we fetch and parse their contents.
                 self.scan()
         elif kind == REDIS_REPLY_ERROR:
-            pass        # the key changed type after SCAN saw it: skip it
+            # The key changed type after SCAN saw it: skip it.  Any other
+            # error (NOPERM...) would silently hide rows: raise it.
+            if not (n >= 9 and memcmp(p, b"WRONGTYPE", 9) == 0):
+                raise redis_error(p, n)
         else:
             self.rows.item(p, n)
         return 0
@@ -389,46 +379,3 @@ cdef class PatternPlan(Plan):
         if tag == T_KEY_FETCH:
             self.keys.pop()
         return 0
-
-
-cdef Plan make_plan(int src_type, bytes key, bint by_scan):
-    """The plan for a source type; by_scan picks the incremental reading of a
-    single key over one command for all of it."""
-    cdef RangePlan rp
-    cdef MembersPlan mp
-    cdef StreamPlan sp
-    cdef PatternPlan pp
-    cdef Plan plan
-    if src_type in WHOLE_KEY:
-        type_name, command, ranged = WHOLE_KEY[src_type]
-        if by_scan and ranged:
-            rp = RangePlan()            # list and zset: index batches
-            rp.type_name, rp.command = type_name, command
-            rp.fetch_shape = &rw_strings
-            plan = rp
-        else:
-            mp = CursorPlan() if by_scan else MembersPlan()
-            mp.pairs = src_type == RW_SRC_HASH
-            mp.type_name, mp.ranged = type_name, ranged
-            mp.command = (b"HSCAN" if mp.pairs else b"SSCAN") if by_scan else command
-            if by_scan:
-                mp.fetch_shape = &rw_scan_pairs if mp.pairs else &rw_scan_strings
-            else:
-                mp.fetch_shape = &rw_pairs if mp.pairs else &rw_strings
-            plan = mp
-    elif src_type == RW_SRC_STREAM:
-        sp = StreamPlan()
-        sp.type_name, sp.command = b"stream", b"XRANGE"
-        sp.fetch_shape = &rw_entries
-        sp.whole = not by_scan
-        plan = sp
-    elif src_type in MULTI_OF:
-        pp = PatternPlan()
-        pp.scan_type, pp.command, pp.ranged = WHOLE_KEY[MULTI_OF[src_type]]
-        pp.pairs = src_type == RW_SRC_MULTI_HASH
-        pp.fetch_shape = &rw_pairs if pp.pairs else &rw_strings
-        plan = pp
-    else:
-        raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % src_type)
-    plan.key = key
-    return plan

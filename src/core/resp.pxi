@@ -70,6 +70,11 @@ cdef extern from *:
     static const RwShape rw_entry = {.type = REDIS_REPLY_ARRAY, .count = 2,
                                      .elem = &rw_string, .second = &rw_fields};
     static const RwShape rw_entries = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_entry};
+    /* Lookups of given members: a value (or nil) for each, or a 0/1 flag for each. */
+    static const RwShape rw_string_or_nil = {.type = REDIS_REPLY_STRING, .or_nil = 1};
+    static const RwShape rw_values = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_string_or_nil};
+    static const RwShape rw_integer = {.type = REDIS_REPLY_INTEGER};
+    static const RwShape rw_flags = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_integer};
     """
     ctypedef long long rw_arraylen_t
 
@@ -128,6 +133,7 @@ cdef extern from *:
         RW_ANY
         RW_EVEN
     const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
+    const RwShape rw_values, rw_flags
 
 
 cdef enum:
@@ -184,6 +190,12 @@ cdef class Sink:
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
         if kind == REDIS_REPLY_ERROR:
             raise redis_error(p, n)
+        return 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        return 0
+
+    cdef int on_nil(self, int tag, int depth) except -1:
         return 0
 
     cdef int on_end(self, int tag, int depth) except -1:
@@ -365,7 +377,8 @@ cdef void *cb_array(const redisReadTask *t, rw_arraylen_t count) except NULL:
 cdef void *cb_integer(const redisReadTask *t, long long v) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d, REDIS_REPLY_INTEGER, 0)     # no shape has one: this refuses it
+    rd.enter(d, REDIS_REPLY_INTEGER, 0)     # only where a shape has one
+    rd.sink.on_int(rd.tag(), d, v)
     rd.leave(d)
     return t.privdata
 
@@ -373,7 +386,8 @@ cdef void *cb_integer(const redisReadTask *t, long long v) except NULL:
 cdef void *cb_nil(const redisReadTask *t) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
-    rd.enter(d, REDIS_REPLY_NIL, 0)         # only where a shape allows one: nothing to store
+    rd.enter(d, REDIS_REPLY_NIL, 0)         # only where a shape allows one
+    rd.sink.on_nil(rd.tag(), d)
     rd.leave(d)
     return t.privdata
 

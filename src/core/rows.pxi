@@ -57,10 +57,10 @@ cdef class Rows:
         cdef RwCell *k = &self.cur[RW_KEY_CELL]
         key = self.arena.data[k.off:k.off + k.len] if k.off >= 0 else self.src_key
         return CoreError(RW_ERR_TOO_LARGE, 'a row of Redis key "%s" is too large: over max_value_size (%d bytes)'
-                         % (key.decode('utf-8', 'replace'), self.max_value_size), hint=TOO_LARGE_HINT)
+                         % (shown(key), self.max_value_size), hint=TOO_LARGE_HINT)
 
     cdef inline int store_text(self, int cell, const char *p, Py_ssize_t n) except -1:
-        cdef Py_ssize_t start = ((self.arena.size + 3) & ~3) + TEXT_HEADER
+        cdef Py_ssize_t start = ((self.arena.size + 3) & ~3) + RW_TEXT_HEADER
         if start + n + 1 > self.arena.cap:
             self.arena.grow(start + n + 1 - self.arena.size)
         memcpy(self.arena.data + start, p, n)

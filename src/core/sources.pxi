@@ -3,17 +3,8 @@
 # its keys are read (which plans.pxi follows).  A new source type is a row of
 # SOURCE_TABLE, a SourceId, and, if its keys are read in a new way, a plan.
 
-cdef enum SourceId:             # RwScanSpec.src_type: indexes of SOURCE_TABLE
-    RW_SRC_LIST
-    RW_SRC_SET
-    RW_SRC_HASH
-    RW_SRC_ZSET
-    RW_SRC_STREAM
-    RW_SRC_MULTI_LIST
-    RW_SRC_MULTI_SET
-    RW_SRC_MULTI_HASH
-    RW_SRC_MULTI_ZSET
-    N_SOURCES
+cdef enum:
+    N_SOURCES = 9               # rows of SOURCE_TABLE: RwScanSpec.src_type is an index
 
 cdef enum ReadMode:             # how a source's key or keys are read
     READ_MEMBERS                # one command for a whole key, or its SCAN-style twin
@@ -28,6 +19,8 @@ cdef struct Source:
     bint ranged                 # read_all takes the range 0 -1 (LRANGE, ZRANGE)
     const char *read_scan       # its incremental twin (SSCAN, HSCAN), or NULL
     bint pairs                  # replies alternate field and value
+    const char *lookup          # reads given members of a key (HMGET...), or NULL
+    bint lookup_flags           # it answers 0/1 per member (SMISMEMBER), not a value or nil
     ReadMode reader
     int default_fetch           # RW_FETCH_ALL or RW_FETCH_SCAN
 
@@ -35,19 +28,23 @@ cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
 cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
 
 # name, columns, TYPE, whole-key command and whether it takes 0 -1, incremental
-# command, pairs, reader, default fetch (None: the option fetch does not apply).
+# command, pairs, lookup of given members by column 0 (its command, and whether
+# it answers 0/1 flags rather than values), reader, default fetch (None: the
+# option fetch does not apply).
 cdef tuple SOURCE_TABLE = (
-    (b"list", ELEMENT, b"list", b"LRANGE", True, None, False, READ_RANGE, RW_FETCH_SCAN),
-    (b"set", ELEMENT, b"set", b"SMEMBERS", False, b"SSCAN", False, READ_MEMBERS, RW_FETCH_ALL),
+    (b"list", ELEMENT, b"list", b"LRANGE", True, None, False, None, READ_RANGE, RW_FETCH_SCAN),
+    (b"set", ELEMENT, b"set", b"SMEMBERS", False, b"SSCAN", False, (b"SMISMEMBER", True),
+     READ_MEMBERS, RW_FETCH_ALL),
     (b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)),
-     b"hash", b"HGETALL", False, b"HSCAN", True, READ_MEMBERS, RW_FETCH_ALL),
-    (b"zset", ELEMENT, b"zset", b"ZRANGE", True, None, False, READ_RANGE, RW_FETCH_SCAN),
+     b"hash", b"HGETALL", False, b"HSCAN", True, (b"HMGET", False), READ_MEMBERS, RW_FETCH_ALL),
+    (b"zset", ELEMENT, b"zset", b"ZRANGE", True, None, False, (b"ZMSCORE", False), READ_RANGE, RW_FETCH_SCAN),
     (b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)),
-     b"stream", b"XRANGE", False, None, True, READ_STREAM, RW_FETCH_SCAN),
-    (b"multi_list", KEY_ITEMS, b"list", b"LRANGE", True, None, False, READ_PATTERN, None),
-    (b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", False, None, False, READ_PATTERN, None),
-    (b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", False, None, True, READ_PATTERN, None),
-    (b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", True, None, False, READ_PATTERN, None),
+     b"stream", b"XRANGE", False, None, True, (b"XRANGE", False), READ_STREAM, RW_FETCH_SCAN),
+    # A pattern's keys are looked up by reading each named key whole.
+    (b"multi_list", KEY_ITEMS, b"list", b"LRANGE", True, None, False, (b"LRANGE", False), READ_PATTERN, None),
+    (b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", False, None, False, (b"SMEMBERS", False), READ_PATTERN, None),
+    (b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", False, None, True, (b"HGETALL", False), READ_PATTERN, None),
+    (b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", True, None, False, (b"ZRANGE", False), READ_PATTERN, None),
 )
 
 # The C structs point into SOURCE_TABLE's bytes, which live as long as the module.
@@ -59,7 +56,7 @@ cdef int load_sources() except -1:
     cdef int i, c
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
-        name, columns, redis_type, read_all, ranged, read_scan, pairs, reader, fetch = SOURCE_TABLE[i]
+        name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, reader, fetch = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
         s.info.ncolumns = len(columns)
@@ -74,6 +71,10 @@ cdef int load_sources() except -1:
         if read_scan is not None:
             s.read_scan = read_scan
         s.pairs = pairs
+        s.lookup = NULL
+        s.lookup_flags = False
+        if lookup is not None:
+            s.lookup, s.lookup_flags = lookup
         s.reader = reader
         s.default_fetch = fetch if fetch is not None else RW_FETCH_ALL
     return 0

@@ -1,0 +1,107 @@
+# Plans that serve a pushed clause (planner.pxi): given members of one key,
+# given stream ids, or given keys of a pattern table.  A pattern table's LIKE
+# prefix is a PatternPlan with a narrower pattern (plans.pxi).
+
+cdef enum:
+    LOOKUP_BATCH = 1024         # members per lookup command: bounded replies
+
+
+cdef class LookupPlan(SingleKeyPlan):
+    """hash (HMGET), set (SMISMEMBER), zset (ZMSCORE): a row for each given
+    member the key holds.  Each reply element answers the next value: a string
+    or nil (with pairs, the string is column 1), or a flag.  With by_score
+    (zset) the rows come in the key's own order, score then member, as a full
+    scan returns them."""
+    cdef list values
+    cdef Py_ssize_t answered        # values answered so far
+    cdef bint pairs, by_score
+    cdef list scored                # by_score: (score, member) of those found
+
+    cdef int fetch(self) except -1:
+        cdef Py_ssize_t i, j, n = len(self.values)
+        cdef bytes v
+        for i in range(0, n, LOOKUP_BATCH):
+            j = min(n, i + LOOKUP_BATCH)
+            self.conn.command(T_FETCH, 2 + j - i)
+            self.conn.arg(self.command, len(self.command))
+            self.conn.arg(self.key, len(self.key))
+            for v in self.values[i:j]:
+                self.conn.arg(v, len(v))
+        return 0
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        cdef Py_ssize_t due = min(LOOKUP_BATCH, len(self.values) - self.answered)
+        if tag == T_FETCH and depth == 0 and count != due:
+            raise self.conn.reader.unexpected("%d answers for %d members" % (count, due))
+        return 0
+
+    cdef int row(self, const char *p, Py_ssize_t n) except -1:
+        """A row for the value answered now, with p as column 1 for pairs."""
+        cdef bytes v = self.values[self.answered]
+        self.rows.begin()
+        self.rows.text(0, v, len(v))
+        if self.pairs:
+            self.rows.text(1, p, n)
+        return self.rows.commit()
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if not self.by_score:
+            self.row(p, n)
+        else:
+            try:
+                score = float(p[:n])
+            except ValueError:
+                raise self.conn.reader.unexpected('got "%s" where a score was expected' % shown(p[:n]))
+            self.scored.append((score, self.values[self.answered]))
+        self.answered += 1
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        cdef bytes member
+        if self.by_score and tag == T_FETCH and self.answered == len(self.values):
+            for _, member in sorted(self.scored):
+                self.rows.begin()
+                self.rows.text(0, member, len(member))
+                self.rows.commit()
+        return 0
+
+    cdef int on_nil(self, int tag, int depth) except -1:
+        self.answered += 1
+        return 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        if v != 0 and v != 1:
+            raise self.conn.reader.unexpected("got %d where 0 or 1 was expected" % v)
+        if v:
+            self.row(NULL, 0)
+        self.answered += 1
+        return 0
+
+
+cdef class StreamLookupPlan(StreamPlan):
+    """stream: XRANGE key id id for each given id, all sent at once, in id
+    order (the stream's own, which the rows keep)."""
+    cdef list values
+
+    cdef int fetch(self) except -1:
+        cdef bytes v
+        self.asked = -1                 # never a count: no follow-up batches
+        for v in sorted(self.values, key=lambda i: tuple(int(x) for x in i.split(b'-'))):
+            self.conn.command(T_FETCH, 4)
+            self.conn.arg(self.command, len(self.command))
+            self.conn.arg(self.key, len(self.key))
+            self.conn.arg(v, len(v))
+            self.conn.arg(v, len(v))
+        return 0
+
+
+cdef class KeysPlan(PatternPlan):
+    """multi_*: the given keys (already matched against the table's pattern),
+    each read whole; one that does not exist or holds another type gives no row."""
+    cdef list values
+
+    cdef int start(self) except -1:
+        cdef bytes v
+        for v in self.values:
+            self.fetch(v, len(v))
+        return 0
