@@ -44,6 +44,7 @@ include "core/glob.pxi"
 include "core/plans.pxi"
 include "core/lookups.pxi"
 include "core/planner.pxi"
+include "core/python_api.pxi"
 
 
 cdef class Scan:
@@ -188,32 +189,6 @@ cdef str shown(bytes b):
     text = b[:200].decode('utf-8', 'backslashreplace')
     text = ''.join(c if c >= ' ' and c != '\x7f' else '\\x%02x' % ord(c) for c in text)
     return text + '...' if len(b) > 200 else text
-
-
-def scan_rows(str url, int src_type, bytes key):
-    """A whole scan outside PostgreSQL, counting rows: the core-alone baseline
-    of ./dev bench (built as a Python extension there; unused in the query path)."""
-    cdef RwScanSpec spec
-    cdef RwBatch batch
-    cdef Scan s = Scan()
-    cdef long long rows = 0
-    encoded = url.encode()
-    memset(&spec, 0, sizeof(spec))
-    spec.url = encoded
-    spec.src_type = src_type
-    spec.key = key
-    spec.want[0] = spec.want[1] = 1
-    spec.tls_verify = 1
-    spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
-    s.open(&spec)
-    try:
-        while True:
-            s.next_batch(&batch)
-            rows += batch.nrows
-            if batch.done:
-                return rows
-    finally:
-        s.conn.close()
 
 
 cdef str traceback_tail(object exc, size_t size):

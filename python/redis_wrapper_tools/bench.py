@@ -85,9 +85,6 @@ def python_start_ms(pg):
     return statistics.median(samples)
 
 
-SOURCE_TYPES = ['list', 'set', 'hash', 'zset', 'stream', 'multi_list', 'multi_set', 'multi_hash', 'multi_zset']
-
-
 def run(pg_config_path='pg_config', rounds=5, out=sys.stdout):
     build_dir = build.build_dir(pg_config_path)
     raw_client = os.path.join(build_dir, 'raw_client')
@@ -128,7 +125,7 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout):
                 samples['hiredis'].append(float(raw[0]))
                 core_rows = []
                 samples['core'].append(timed(lambda: core_rows.append(
-                    core.scan_rows(rd.url, SOURCE_TYPES.index(src_type), key.encode()))))
+                    core.scan(rd.url, src_type, key.encode(), count_only=True))))
                 if core_rows != [nrows]:
                     raise RuntimeError('%s: the core alone read %s rows' % (case, core_rows))
                 samples['local'].append(timed(lambda: conn.execute(local_sql).fetchall()))

@@ -103,21 +103,6 @@ def test_noperm_is_clear(db, acl_redis):
     assert 'NOPERM' in str(e.value) and SECRET not in error_text(e)
 
 
-def test_user_mapping_is_private_to_its_role(db, acl_redis):
-    server_with_table(db, 'c_acl4', 'redis://127.0.0.1:%d' % acl_redis.port)
-    db.execute("create user mapping for current_user server c_acl4 "
-               "options (user 'alice', password %s)" % sql.Literal('alice-' + SECRET).as_string(db))
-    db.execute('drop role if exists c_outsider')
-    db.execute('create role c_outsider')
-    db.execute('set role c_outsider')
-    try:
-        assert rows(db, "select count(*) from pg_user_mappings where srvname = 'c_acl4' "
-                        "and umoptions is not null") == [(0,)]
-    finally:
-        db.execute('reset role')
-        db.execute('drop role c_outsider')
-
-
 def test_explain_shows_no_secret(db, own_redis):
     t = server_with_table(db, 'c_explain', 'redis://:%s@127.0.0.1:%d' % (SECRET, own_redis.port))
     plan = '\n'.join(r[0] for r in rows(db, 'explain (verbose) select * from %s' % t))
