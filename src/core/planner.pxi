@@ -114,7 +114,7 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d):
             st = StreamLookupPlan() if lookup else StreamPlan()
             if lookup:
                 (<StreamLookupPlan> st).values = d.values
-            st.whole = fetch == RW_FETCH_ALL
+            st.whole = lookup or fetch == RW_FETCH_ALL      # a lookup asks no follow-up
             st.command, st.fetch_shape = src.read_all, &rw_entries
             sp = st
         elif lookup:
