@@ -25,7 +25,6 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
-#include "utils/pg_locale.h"
 
 /* Equality and LIKE only say "these bytes" when the collation is deterministic. */
 static bool
@@ -34,17 +33,15 @@ is_deterministic(Oid collid)
 	return OidIsValid(collid) && get_collation_isdeterministic(collid);
 }
 
-/* Text comparisons follow byte order only under the C collation. */
+/*
+ * Text comparisons follow byte order under the C (or POSIX) collation, named
+ * as such: a database whose default collation is C is not recognised, which
+ * only means fewer offers (pg_locale.h, which could tell, needs ICU's headers).
+ */
 static bool
 is_byte_order(Oid collid)
 {
-	if (!OidIsValid(collid))
-		return false;
-#if PG_VERSION_NUM >= 180000
-	return pg_newlocale_from_collation(collid)->collate_is_c;
-#else
-	return lc_collate_is_c(collid);
-#endif
+	return collid == C_COLLATION_OID || collid == POSIX_COLLATION_OID;
 }
 
 /* The RwOperator of a text operator's function under collid, or -1. */

@@ -125,7 +125,7 @@ def run_target(target, pytest_args=(), capture=False):
     env = TARGETS[target][2]
     script = ('echo "versions: $(pg_config --version | cut -d" " -f1,2), Python $(python3 -c '
               '"import platform; print(platform.python_version())"), hiredis '
-              '$(dpkg-query -W -f "\${Version}" libhiredis-dev | cut -d- -f1), '
+              '$(dpkg-query -W -f "\\${Version}" libhiredis-dev | cut -d- -f1), '
               '$(${RW_REDIS_SERVER:-redis-server} --version | cut -d" " -f1,3)" '
               '&& mkdir /src && tar -C /checkout --exclude=./build --exclude=./.venv -c . | tar -C /src -x '
               '&& cd /src && ./dev test -p no:cacheprovider "$@"')
