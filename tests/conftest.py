@@ -42,6 +42,14 @@ def testdb(pg, redis_server):
 
 
 @pytest.fixture
+def own_redis():
+    """A redis-server of the test's own, for tests that restart, reconfigure or break it."""
+    server = Redis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def r(redis_server):
     """A Redis client on an empty server."""
     client = redis_server.client()

@@ -15,13 +15,6 @@ from redis_wrapper_tools.servers import Redis, free_port
 SECRET = 's3cr3t-pw'
 
 
-@pytest.fixture
-def own_redis():
-    server = Redis().start()
-    yield server
-    server.stop()
-
-
 def our_clients(client, before):
     return [c for c in client.client_list() if c['id'] not in before]
 

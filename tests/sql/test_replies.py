@@ -8,17 +8,9 @@ import pytest
 
 from conftest import backend_memory, rows, server_with_table, table
 from fake_servers import FakeServer
-from redis_wrapper_tools.servers import Redis
 
 MiB = 1024 * 1024
 MAX_ID = 2 ** 64 - 1
-
-
-@pytest.fixture
-def own_redis():
-    server = Redis().start()
-    yield server
-    server.stop()
 
 
 def server_table(db, name, url, src_type, key, fetch=None, **options):

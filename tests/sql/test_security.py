@@ -8,16 +8,9 @@ import pytest
 from psycopg import sql
 
 from conftest import rows, server_with_table
-from redis_wrapper_tools.servers import Redis, free_port
+from redis_wrapper_tools.servers import free_port
 
 SECRET = 'sec-r3t-pw'
-
-
-@pytest.fixture
-def own_redis():
-    server = Redis().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
