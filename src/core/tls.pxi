@@ -5,6 +5,10 @@
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from posix cimport fcntl
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        O_CLOEXEC       # not in the posix.fcntl of Debian 12's Cython (0.29)
 from posix.stat cimport struct_stat, fstat, S_ISREG
 from posix.unistd cimport read, close
 
@@ -127,7 +131,7 @@ cdef bytes read_tls_file(bytes path, str option, str where):
     interrupt reaches it.  Any failure to open or read it gets one message, which
     tells no more about the path than that."""
     cdef str unreadable = "could not read " + option
-    cdef int fd = fcntl.open(path, fcntl.O_RDONLY | fcntl.O_NONBLOCK | fcntl.O_CLOEXEC | fcntl.O_NOCTTY)
+    cdef int fd = fcntl.open(path, fcntl.O_RDONLY | fcntl.O_NONBLOCK | O_CLOEXEC | fcntl.O_NOCTTY)
     cdef struct_stat st
     cdef bytes data
     cdef Py_ssize_t got = 0
