@@ -95,6 +95,8 @@ cdef extern from "core_api.h":
         int want[RW_MAX_COLUMNS]
         int nquals
         const RwQual *quals
+        int64_t limit
+        int count_only
         int password_required
         int64_t max_value_size
         const char *fault
