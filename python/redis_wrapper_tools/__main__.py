@@ -14,7 +14,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
-    sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
+    bench_cmd = sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
+    bench_cmd.add_argument('--only', choices=['lookups'],
+                           help='lookups: only the lookup cases (their data alone, about a minute)')
     test = sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
     test.add_argument('--backend', choices=['local', 'containers'], default='local',
                       help='local processes (default) or a container of --target')
@@ -32,7 +34,7 @@ def main(argv=None):
     if args.command == 'demo':
         demo.run(args.pg_config)
     elif args.command == 'bench':
-        bench.run(args.pg_config)
+        bench.run(args.pg_config, only=args.only)
     elif args.command == 'test':
         env = dict(os.environ, PG_CONFIG=args.pg_config)
         named = any(os.path.exists(a.split('::')[0]) for a in pytest_args if not a.startswith('-'))

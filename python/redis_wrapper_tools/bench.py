@@ -6,7 +6,12 @@ bench/raw_client.c, plain hiredis fetching the same data the fastest way Redis
 allows, and our scanning core alone, the stricter limit; (c) PostgreSQL
 making as many text rows by itself.  Medians of the rounds, ratios ours/raw
 against both, and a fresh backend's peak memory growth.  Round trips here vary with CPU placement: compare only
-ratios taken in the same run."""
+ratios taken in the same run.
+
+Then the lookups (issue 11): single queries that need one or a few keys or
+members, each beside one round trip of the equivalent Redis command, and a
+join served by a lookup per outer row.  `./dev bench --only lookups` loads
+just their data and runs just them."""
 import os
 import statistics
 import subprocess
@@ -30,24 +35,28 @@ CASES = [
 TARGETS = {'single': 1.3, 'pattern': 1.5}
 
 
-def load(client):
+def load(client, only=None):
+    """The data set; with only='lookups', just the keys the lookups read."""
     pipe = client.pipeline(transaction=False)
     for start in range(0, MILLION, 10_000):
         chunk = range(start, start + 10_000)
         pipe.rpush('b:list', *('element-%d' % i for i in chunk))
         pipe.sadd('b:set', *('member-%d' % i for i in chunk))
         pipe.hset('b:hash', mapping={'field-%d' % i: 'value-%d' % i for i in chunk})
-        pipe.zadd('b:zset', {'member-%d' % i: i for i in chunk})
+        if only is None:
+            pipe.zadd('b:zset', {'member-%d' % i: i for i in chunk})
         pipe.execute()
-    for i in range(200_000):
-        pipe.xadd('b:stream', {'sensor': i % 100, 'value': i, 'unit': 'C'})
-        if i % 10_000 == 9_999:
-            pipe.execute()
     for i in range(100_000):
         pipe.hset('h:%d' % i, mapping={'id': i, 'name': 'user-%d' % i, 'plan': 'free'})
-        pipe.rpush('l:%d' % i, *('item-%d' % j for j in range(5)))
+        if only is None:
+            pipe.rpush('l:%d' % i, *('item-%d' % j for j in range(5)))
         if i % 10_000 == 9_999:
             pipe.execute()
+    if only is None:
+        for i in range(200_000):
+            pipe.xadd('b:stream', {'sensor': i % 100, 'value': i, 'unit': 'C'})
+            if i % 10_000 == 9_999:
+                pipe.execute()
 
 
 def timed(fn):
@@ -85,16 +94,13 @@ def python_start_ms(pg):
     return statistics.median(samples)
 
 
-def run(pg_config_path='pg_config', rounds=5, out=sys.stdout):
+def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
     build_dir = build.build_dir(pg_config_path)
-    raw_client = os.path.join(build_dir, 'raw_client')
-    sys.path.insert(0, build_dir)
-    import redis_wrapper_core as core
     pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
     rd = Redis().start()
     try:
         print('loading the data set ...', file=sys.stderr, flush=True)
-        load(rd.client())
+        load(rd.client(), only)
         conn = pg.connect()
         conn.execute(spec_data.SETUP_SQL.format(conn_url=rd.url))
         for case, src_type, key, column, _ in CASES:
@@ -102,45 +108,55 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout):
                 src_type, 'key text, items jsonb' if src_type.startswith('multi_') else 'element text')
             conn.execute("create foreign table redis.%s (%s) server redis_server "
                          "options (src_type '%s', src_key '%s')" % (table_name(case), columns, src_type, key))
-
-        conn.execute("create foreign table redis.bench_warm (element text) server redis_server "
-                     "options (src_type 'list', src_key 'no-such-key')")
-        results = []
-        for case, src_type, key, column, nrows in CASES:
-            t = 'redis.' + table_name(case)
-            count_sql = 'select count(%s) from %s' % (column, t)
-            copy_sql = "copy (select * from %s) to '/dev/null'" % t
-            local_sql = 'select count(x) from (select i::text as x from generate_series(1, %d) i) s' % nrows
-            got = conn.execute(count_sql).fetchone()[0]
-            if got != nrows:
-                raise RuntimeError('%s: %d rows, expected %d' % (case, got, nrows))
-            samples = {'count': [], 'copy': [], 'hiredis': [], 'core': [], 'local': []}
-            for _ in range(rounds):
-                samples['count'].append(timed(lambda: conn.execute(count_sql).fetchall()))
-                samples['copy'].append(timed(lambda: conn.execute(copy_sql)))
-                raw = subprocess.run([raw_client, '127.0.0.1', str(rd.port), src_type, key],
-                                     check=True, capture_output=True, text=True).stdout.split()
-                if int(raw[1]) != nrows:
-                    raise RuntimeError('%s: raw client read %s rows' % (case, raw[1]))
-                samples['hiredis'].append(float(raw[0]))
-                core_rows = []
-                samples['core'].append(timed(lambda: core_rows.append(
-                    core.scan(rd.url, src_type, key.encode(), count_only=True))))
-                if core_rows != [nrows]:
-                    raise RuntimeError('%s: the core alone read %s rows' % (case, core_rows))
-                samples['local'].append(timed(lambda: conn.execute(local_sql).fetchall()))
-            medians = {k: statistics.median(v) for k, v in samples.items()}
-            medians['memory_kb'] = peak_growth_kb(pg, 'select count(*) from redis.bench_warm', count_sql)
-            results.append((case, src_type, nrows, medians))
-
-        list_table = 'redis.' + table_name(CASES[0][0])
-        limit1 = statistics.median(timed(lambda: conn.execute('select * from %s limit 1' % list_table).fetchall())
-                                   for _ in range(50))
-        start_ms = python_start_ms(pg)
-        report(results, limit1, start_ms, out)
+        if only is None:
+            scans(pg, conn, rd, build_dir, rounds, out)
+            print(file=out)
+        lookups(conn, rd.client(), out)
     finally:
         rd.stop()
         pg.stop()
+
+
+def scans(pg, conn, rd, build_dir, rounds, out):
+    """The full scans, beside the raw client and the core alone."""
+    raw_client = os.path.join(build_dir, 'raw_client')
+    sys.path.insert(0, build_dir)
+    import redis_wrapper_core as core
+    conn.execute("create foreign table redis.bench_warm (element text) server redis_server "
+                 "options (src_type 'list', src_key 'no-such-key')")
+    results = []
+    for case, src_type, key, column, nrows in CASES:
+        t = 'redis.' + table_name(case)
+        count_sql = 'select count(%s) from %s' % (column, t)
+        copy_sql = "copy (select * from %s) to '/dev/null'" % t
+        local_sql = 'select count(x) from (select i::text as x from generate_series(1, %d) i) s' % nrows
+        got = conn.execute(count_sql).fetchone()[0]
+        if got != nrows:
+            raise RuntimeError('%s: %d rows, expected %d' % (case, got, nrows))
+        samples = {'count': [], 'copy': [], 'hiredis': [], 'core': [], 'local': []}
+        for _ in range(rounds):
+            samples['count'].append(timed(lambda: conn.execute(count_sql).fetchall()))
+            samples['copy'].append(timed(lambda: conn.execute(copy_sql)))
+            raw = subprocess.run([raw_client, '127.0.0.1', str(rd.port), src_type, key],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            if int(raw[1]) != nrows:
+                raise RuntimeError('%s: raw client read %s rows' % (case, raw[1]))
+            samples['hiredis'].append(float(raw[0]))
+            core_rows = []
+            samples['core'].append(timed(lambda: core_rows.append(
+                core.scan(rd.url, src_type, key.encode(), count_only=True))))
+            if core_rows != [nrows]:
+                raise RuntimeError('%s: the core alone read %s rows' % (case, core_rows))
+            samples['local'].append(timed(lambda: conn.execute(local_sql).fetchall()))
+        medians = {k: statistics.median(v) for k, v in samples.items()}
+        medians['memory_kb'] = peak_growth_kb(pg, 'select count(*) from redis.bench_warm', count_sql)
+        results.append((case, src_type, nrows, medians))
+
+    list_table = 'redis.' + table_name(CASES[0][0])
+    limit1 = statistics.median(timed(lambda: conn.execute('select * from %s limit 1' % list_table).fetchall())
+                               for _ in range(50))
+    start_ms = python_start_ms(pg)
+    report(results, limit1, start_ms, out)
 
 
 def table_name(case):
@@ -176,3 +192,119 @@ def report(results, limit1, start_ms, out):
     print('missed: %s' % (', '.join(missed) if missed else 'none'), file=out)
     print('above the target against our core alone (PostgreSQL\'s share): %s'
           % (', '.join(above_core) if above_core else 'none'), file=out)
+
+
+# Issue 11's lookups: (case, SQL, the equivalent Redis command, its right rows,
+# target in ms, whether the scan pushes it yet).  count(*) and LIMIT are not
+# pushed yet: they are full scans, measured against their targets all the same.
+LOOKUP_ROUNDS = 20
+LOOKUPS = [
+    ("multi_hash key = 'h:500'", "select items from redis.bench_multi_hash where key = 'h:500'",
+     ('HGETALL', 'h:500'), [({'id': '500', 'name': 'user-500', 'plan': 'free'},)], 0.3, True),
+    ("hash key = 'field-500000'", "select value from redis.bench_hash where key = 'field-500000'",
+     ('HMGET', 'b:hash', 'field-500000'), [('value-500000',)], 0.3, True),
+    ("set element = 'member-7'", "select element from redis.bench_set where element = 'member-7'",
+     ('SMISMEMBER', 'b:set', 'member-7'), [('member-7',)], 0.3, True),
+    ('count(*) of the 1M list', 'select count(*) from redis.bench_list',
+     ('LLEN', 'b:list'), [(MILLION,)], 0.3, False),
+    ('1M list limit 10', 'select * from redis.bench_list limit 10',
+     ('LRANGE', 'b:list', '0', '9'), [('element-%d' % i,) for i in range(10)], 0.5, False),
+]
+# The join: JOIN_ROWS local rows, each naming a field of the 1M hash; as the
+# planner chooses, then with the joins that read the hash whole turned off.
+JOIN_ROWS = 1000
+JOIN_SQL = 'select l.k, h.value from bench_local l join redis.bench_hash h on h.key = l.k'
+JOINS = [('join %d local rows to hash' % JOIN_ROWS, ()),
+         ('the join, hash+merge join off', ('enable_hashjoin', 'enable_mergejoin'))]
+JOIN_TARGET = 30.0
+
+
+def explain(conn, sql):
+    return [line for (line,) in conn.execute('explain (costs off) ' + sql)]
+
+
+def redis_command(plan):
+    """EXPLAIN's Redis Command, or None when the scan pushes nothing."""
+    for line in plan:
+        if 'Redis Command:' in line:
+            return line.split('Redis Command:', 1)[1].strip()
+    return None
+
+
+def median_ms(fn, rounds=LOOKUP_ROUNDS):
+    """Median of rounds calls in ms, after one to warm up."""
+    fn()
+    return statistics.median(timed(fn) for _ in range(rounds))
+
+
+def lookups(conn, client, out):
+    """Each lookup through the foreign table (a warm backend) beside one round
+    trip of the same command by redis-py on a warm connection.  Measured in
+    blocks, not alternating: a round trip right after a query of ours pays for
+    waking the other processes up on this 2-core machine.  Every execution is
+    parsed and planned: psycopg's automatic prepared statements would keep the
+    first plan of a query across the join's changed settings."""
+    conn.prepare_threshold = None
+    rows = []
+    for case, sql, command, expected, target, pushes in LOOKUPS:
+        got = conn.execute(sql).fetchall()
+        if got != expected:
+            raise RuntimeError('%s: got %r, expected %r' % (case, got[:12], expected[:12]))
+        rows.append((case, median_ms(lambda: conn.execute(sql).fetchall()),
+                     median_ms(lambda: client.execute_command(*command)), ' '.join(command),
+                     target, pushes, redis_command(explain(conn, sql))))
+
+    conn.execute("create table bench_local as select 'field-' || (i * 997) as k "
+                 "from generate_series(0, %d) i" % (JOIN_ROWS - 1))
+    conn.execute('analyze bench_local')
+    expected = sorted(('field-%d' % (i * 997), 'value-%d' % (i * 997)) for i in range(JOIN_ROWS))
+    fields = [k for k, _ in expected]
+    raw = median_ms(lambda: [client.execute_command('HMGET', 'b:hash', f) for f in fields])
+    plans = []
+    for case, off in JOINS:
+        for setting in off:
+            conn.execute('set %s = off' % setting)
+        if sorted(conn.execute(JOIN_SQL).fetchall()) != expected:
+            raise RuntimeError('%s: wrong rows' % case)
+        plan = explain(conn, JOIN_SQL)
+        rows.append((case, median_ms(lambda: conn.execute(JOIN_SQL).fetchall()), raw,
+                     '%d x HMGET b:hash f' % JOIN_ROWS, JOIN_TARGET, True, redis_command(plan)))
+        plans.append((case, plan))
+        conn.execute('reset all')
+
+    pg_trip = median_ms(lambda: conn.execute('select 1').fetchall())
+    lookup_report(rows, plans, pg_trip, out)
+
+
+def parameterized(plan):
+    """Whether plan is a nested loop whose inner foreign scan looks up the outer rows."""
+    return plan[0].startswith('Nested Loop') and 'parameter' in (redis_command(plan) or '')
+
+
+def lookup_report(rows, plans, pg_trip, out):
+    head = '%-30s %9s %9s %-28s %8s %4s  %s' % (
+        'lookup', 'ours', 'raw', 'raw command', 'target', 'met', 'pushed: EXPLAIN\'s Redis Command')
+    print('lookups: warm backend, median of %d; raw = redis-py execute_command on a warm connection'
+          % LOOKUP_ROUNDS, file=out)
+    print(head, file=out)
+    print('-' * len(head), file=out)
+    missed, unpushed = [], []
+    for case, ours, raw, command, target, pushes, pushed in rows:
+        met = ours <= target
+        if not met:
+            missed.append(case)
+        if pushes and pushed is None:
+            unpushed.append(case)
+        shown = pushed if pushed else 'no (%s)' % ('expected!' if pushes else 'full scan: not pushed yet')
+        print('%-30s %7.2fms %7.2fms %-28s %6.1fms %4s  %s' % (
+            case, ours, raw, command, target, 'yes' if met else 'NO', shown), file=out)
+    for case, plan in plans:
+        print(file=out)
+        print('%s: %s' % (case, 'a parameterized nested loop' if parameterized(plan)
+                          else 'NOT a parameterized nested loop'), file=out)
+        for line in plan:
+            print('    ' + line, file=out)
+    print(file=out)
+    print('PostgreSQL round trip alone (select 1): %.2f ms' % pg_trip, file=out)
+    print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
+    print('expected to push but did not: %s' % (', '.join(unpushed) if unpushed else 'none'), file=out)
