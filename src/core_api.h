@@ -143,7 +143,7 @@ typedef struct RwScanSpec
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
 	int			nquals;			/* clauses the scan serves (rw_plan's pushed ones) */
 	const RwQual *quals;
-	int64_t		limit;			/* at most this many rows are wanted; -1: all */
+	int64_t		limit;			/* at most this many rows are wanted; 0: all */
 	int			count_only;		/* one row instead: how many rows there are, as
 								 * decimal text in column 0 */
 	int			password_required;	/* send a password, and no unix sockets */
