@@ -4,10 +4,11 @@ a protocol error (RW_ERR_PROTOCOL, 08P01) that names the command; wrong
 counts, values over max_value_size, endless lines and lost connections fail
 cleanly, and nothing hangs."""
 import time
+from contextlib import nullcontext
 
 import pytest
 
-from .conftest import KIND, failure, hiredis_major, scan
+from .conftest import GUARD_MS, KIND, core, failure, hiredis_major, scan
 from .scripted_redis import CLOSE, Raw, ScriptedRedis, resp, status
 
 MAX = 2 ** 64 - 1
@@ -245,6 +246,30 @@ def test_every_type_in_every_place(hostile, source, fetch, quals, key, expect):
         failure(hostile, source, key, expect[0], expect[1], fetch=fetch, quals=quals)
 
 
+@pytest.mark.parametrize('command', ['AUTH', 'SELECT'])
+@pytest.mark.parametrize('t', list(ITEMS))
+def test_every_type_in_the_handshake(fake, command, t):
+    """The connection's own commands (a URL with a password and a database): a status each, or an error."""
+    item = ITEMS[t]
+    replies = {c('AUTH secret'): resp(status(b'OK')), c('SELECT 3'): resp(status(b'OK')), **list_script(resp([b'a']))}
+    replies[c('AUTH secret' if command == 'AUTH' else 'SELECT 3')] = item
+    server = fake(replies)
+    url = 'redis://:secret@127.0.0.1:%d/3' % server.port
+    with pytest.raises(core.CoreError) if t != '+' else nullcontext() as e:
+        assert core.scan(url, 'list', b'l', command_timeout_ms=GUARD_MS) == [(b'a', None, None)]
+    if t == '+':
+        assert server.commands == [[b'AUTH', b'secret'], [b'SELECT', b'3'], [b'TYPE', b'l'],
+                                   [b'LRANGE', b'l', b'0', b'127']]
+    elif t == '-':
+        kind, words = {'AUTH': ('AUTH', 'refused authentication for the default user: ERR hostile'),
+                       'SELECT': ('REDIS', 'refused to select database 3: ERR hostile')}[command]
+        assert (e.value.kind, words in e.value.message) == (KIND[kind], True), e.value.message
+    else:
+        assert (e.value.kind, 'reply to %s from' % command in e.value.message) == (KIND['PROTOCOL'], True), \
+            e.value.message
+        assert 'secret' not in e.value.message
+
+
 # -- counts the shape forbids ----------------------------------------------------
 
 def list_script(reply, key=b'l'):
@@ -320,11 +345,36 @@ def test_the_wrong_type(fake):
 
 # -- values over max_value_size ----------------------------------------------------
 
-def test_a_huge_length_is_refused_before_its_bytes_arrive(fake):
+HUGE = b'$9999999999\r\n'
+
+
+@pytest.mark.parametrize('source, fetch, replies, named', [
+    ('list', 'scan', {c('TYPE k'): status(b'list'), c('LRANGE k 0 127'): Raw(b'*1\r\n' + HUGE)}, 'LRANGE "k"'),
+    ('hash', 'scan', {c('TYPE k'): status(b'hash'), c('HSCAN k 0 COUNT 1000'): Raw(b'*2\r\n$1\r\n0\r\n*2\r\n'
+                                                                                 b'$1\r\nf\r\n' + HUGE)},
+     'HSCAN "k"'),
+    ('stream', 'all', {c('TYPE k'): status(b'stream'), c('XRANGE k - +'): Raw(b'*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n'
+                                                                          b'$1\r\nf\r\n' + HUGE)},
+     'XRANGE "k"'),
+    ('multi_list', None, {c('SCAN 0 MATCH k COUNT 1000 TYPE list'): Raw(b'*2\r\n$1\r\n0\r\n*1\r\n' + HUGE)},
+     'SCAN "k"'),
+    ('multi_list', None, {c('SCAN 0 MATCH k COUNT 1000 TYPE list'): [b'0', [b'k']],
+                          c('LRANGE k 0 -1'): Raw(b'*1\r\n' + HUGE)}, 'LRANGE "k"'),
+])
+def test_a_huge_length_is_refused_before_its_bytes_arrive(fake, source, fetch, replies, named):
     """Only the length line comes, then silence: the scan must not wait for the rest."""
-    server = fake(list_script(b'*1\r\n$9999999999\r\n'))
-    err = failure(server, 'list', b'l', 'TOO_LARGE', 'LRANGE "l"', '9999999999 bytes', 'max_value_size')
+    server = fake({k: resp(v) for k, v in replies.items()})
+    err = failure(server, source, b'k', 'TOO_LARGE', named, 'a string of 9999999999 bytes', 'max_value_size',
+                  fetch=fetch)
     assert 'max_value_size' in err.hint
+
+
+def test_leading_zeros_are_no_way_around_the_length_check(fake):
+    """However the length is spelt, the 10 GB it announces are not awaited (nor buffered)."""
+    server = fake(list_script([b'*1\r\n$' + b'0' * 30 + b'9999999999\r\n'] + [b'x' * 65536] * 16))
+    with pytest.raises(core.CoreError) as e:
+        scan(server, 'list', b'l')
+    assert e.value.kind in (KIND['PROTOCOL'], KIND['TOO_LARGE']) and 'LRANGE "l"' in e.value.message, e.value.message
 
 
 @pytest.mark.parametrize('chunks', [

@@ -1,6 +1,9 @@
 """Whole scans of each source type and fetch mode against scripted replies:
 the rows they give, and exactly the commands they send (index batches, stream
 id batches, SCAN-style cursor loops)."""
+import socket
+import threading
+
 import pytest
 
 from .conftest import core, scan
@@ -230,3 +233,30 @@ def test_pattern_cursor_loop(fake):
 def test_source_names():
     assert core.source_names() == ['list', 'set', 'hash', 'zset', 'stream',
                                    'multi_list', 'multi_set', 'multi_hash', 'multi_zset']
+
+
+@pytest.mark.xfail(strict=True, reason='core limitation: poll_wait (the wait outside PostgreSQL) holds the GIL, '
+                                       'so no other Python thread runs while a scan waits for Redis')
+def test_a_scan_lets_other_threads_run():
+    """A fake Redis in a thread of the scanning process (why ScriptedRedis is a process)."""
+    listener = socket.create_server(('127.0.0.1', 0))
+    listener.settimeout(5)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                conn.settimeout(5)
+                conn.recv(65536)            # TYPE and LRANGE: their replies need not wait for them
+                conn.sendall(resp(status(b'list')) + resp([b'a']))
+            except OSError:
+                pass                        # the scan gave up
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert core.scan('redis://127.0.0.1:%d' % listener.getsockname()[1], 'list', b'l',
+                         command_timeout_ms=300) == [(b'a', None, None)]
+    finally:
+        thread.join()
+        listener.close()
