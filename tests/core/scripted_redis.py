@@ -1,6 +1,6 @@
 """A scripted fake Redis for the core tests: it serves on a free loopback port
-from a thread, parses the commands the core sends (pipelined, several per
-read), records each, and answers each with what the script says.
+from a child process, parses the commands the core sends (pipelined, several
+per read), records each, and answers each with what the script says.
 
 A script is a function from a command's arguments (a list of bytes) to its
 reply, or a dict from argument tuples to replies; a command the script does
