@@ -28,10 +28,6 @@ HV = (b'f', b'v', None)
 ENTRY = (b'1-0', [(b'f', b'v')], None)
 ID_QUAL = ((0, '=', [b'1-0']),)
 A_QUAL = ((0, '=', [b'a']),)
-# StreamLookupPlan asks no COUNT (asked = -1) but, unless fetch is 'all',
-# StreamPlan.on_array still checks each reply against it.
-STREAM_LOOKUP_BUG = pytest.mark.xfail(strict=True, reason='core bug: an XRANGE id id lookup that finds its '
-                                      'entry fails with "more elements than asked for (1, not -1)"')
 
 
 def c(text):
@@ -222,9 +218,7 @@ def build_cases():
                 expect = ('REDIS', 'Redis error: ERR hostile')
             else:
                 expect = ('PROTOCOL', named.format(k=k))
-            marks = STREAM_LOOKUP_BUG if quals == ID_QUAL and rows else ()
-            cases.append(pytest.param(source, fetch, quals, k.encode(), expect, id='%s: %s' % (name, t),
-                                      marks=marks))
+            cases.append(pytest.param(source, fetch, quals, k.encode(), expect, id='%s: %s' % (name, t)))
     return cases, script
 
 
