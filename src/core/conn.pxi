@@ -566,3 +566,23 @@ cdef class Connection(Sink):
         self.state = CS_BROKEN
         return CoreError(RW_ERR_IO, "connection to Redis at %s failed: %s"
                          % (self.url.where(), strerror(err).decode('utf-8', 'replace')))
+
+
+cdef int check_identity(Url url, bytes user, bytes password, bint password_required) except -1:
+    """Refuse to connect as someone the options did not name, or, for a role that
+    must authenticate (password_required, from fdw.c), without a password or
+    through a unix socket (which reaches servers only the database's OS user can)."""
+    if user is not None and password is None:
+        raise CoreError(RW_ERR_BAD_OPTION, "Redis user \"%s\" is given without a password" % shown(user),
+                        hint="Redis authenticates a user name only together with its password; "
+                             "without one the connection would run as Redis's default user.")
+    if not password_required:
+        return 0
+    if url.scheme == 'unix':
+        raise CoreError(RW_ERR_PRIVILEGE, "only superusers may connect to Redis through a unix socket",
+                        hint="A superuser may allow it for a user mapping with password_required 'false'.")
+    if password is None:
+        raise CoreError(RW_ERR_PRIVILEGE, "password is required",
+                        detail="Non-superusers must send a password to Redis, from their user mapping or the connection URL.",
+                        hint="Add a password to the user mapping; a superuser may instead set password_required 'false' on it.")
+    return 0
