@@ -16,10 +16,13 @@ from core_api cimport *
 
 include "core/buffers.pxi"
 include "core/errors.pxi"
-include "core/resp/reader.pxi"
 include "core/net/url.pxi"
 include "core/net/tls.pxi"
 include "core/net/resolve.pxi"
+include "core/net/transport.pxi"
+include "core/resp/reader.pxi"
+include "core/resp/writer.pxi"
+include "core/session.pxi"
 include "core/conn.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
@@ -107,5 +110,5 @@ cdef public int rw_pool_describe(uint64_t key, char *where, size_t size) noexcep
     cdef Connection c = g_idle.get(key)
     if c is None:
         return 0
-    copy_text(where, size, c.url.where())
+    copy_text(where, size, c.where())
     return 1

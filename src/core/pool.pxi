@@ -26,9 +26,9 @@ cdef Connection pool_acquire(object key, tuple identity, Url url, TlsOptions tls
     c.key = key
     c.generation = current_generation(key)
     c.identity = identity
-    c.url = url
-    c.tls = tls
-    c.user, c.password, c.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
+    c.transport.url = c.session.url = url
+    c.transport.tls = tls
+    c.session.user, c.session.password, c.transport.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
     return c
 
 

@@ -55,7 +55,7 @@ cdef class Scan:
         """A plan in its initial state (every scan and rescan starts afresh)."""
         self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown)
         self.plan.rows = self.rows
-        self.plan.conn = self.conn
+        self.plan.target = self.conn
         return 0
 
     cdef int connect(self) except -1:
