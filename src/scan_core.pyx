@@ -102,12 +102,13 @@ cdef public void rw_scan_close(void *handle) noexcept with gil:
 
 
 cdef public void rw_pool_invalidate(uint64_t key, int all_keys) noexcept with gil:
-    pool_invalidate(None if all_keys else key)
+    # all_keys is never set by the C side (every key is invalidated by name).
+    pool_invalidate(key)
 
 
 cdef public int rw_pool_describe(uint64_t key, char *where, size_t size) noexcept with gil:
-    """Whether key has a cached connection; if so, where it goes (no credentials)."""
-    cdef Connection c = g_idle.get(key)
+    """Whether key has a pooled connection; if so, where it goes (no credentials)."""
+    cdef Connection c = pool_any(key)
     if c is None:
         return 0
     copy_text(where, size, c.where())

@@ -59,10 +59,10 @@ cdef class Scan:
         return 0
 
     cdef int connect(self) except -1:
-        """A cached connection, or a new one (dialled by next_batch)."""
+        """A pooled connection, or a new one (dialled by next_batch)."""
         if self.conn is not None:
             self.conn.close()
-        self.conn = pool_acquire(self.conn_key, self.identity, self.url, self.tls)
+        self.conn = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
         self.conn.max_value_size = self.max_value_size
         self.rows.max_value_size = self.max_value_size
         return self.new_plan()
@@ -73,7 +73,7 @@ cdef class Scan:
         try:
             return self.fill(b)
         except CoreError as e:
-            # A cached connection the server dropped since (a restart, a
+            # A pooled connection the server dropped since (a restart, a
             # timeout, CLIENT KILL): dial again, once, if no row went out yet.
             if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
                 raise
