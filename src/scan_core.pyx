@@ -1,18 +1,25 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=False
-"""The scanning core of redis_wrapper: everything that talks to Redis.
+"""The core of redis_wrapper: everything that talks to Redis.
 
-fdw.c calls the rw_* functions below (declared in core_api.h).  They never
-raise into C: every failure comes back as a status plus an RwError, and
-PostgreSQL-side code turns it into an ereport.  Nothing here calls PostgreSQL
-except through the wait function fdw.c installs (see conn.pxi)."""
+The PostgreSQL side (src/*.c) calls the rw_* functions below, declared in
+core_api.h; each is a thin wrapper over the core/ files.  They never raise
+into C: every failure comes back as a status plus an RwError, and the C side
+turns it into an ereport.  Nothing here calls PostgreSQL except through the
+wait function the C side installs with rw_core_set_wait (see
+core/net/transport.pxi).
+
+core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
+lookups, the transport); resp/ (the reply reader, the command writer and the
+Target that plans write to); the session's handshake, the connection and the
+pool; rows; sources/ (the registry of source types, their plans and
+lookups); the planner; the scan; the module's Python API."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.stdint cimport uint64_t, int32_t, int64_t
+from libc.stdint cimport uint64_t, int32_t
 
 from core_api cimport *
-
 
 include "core/buffers.pxi"
 include "core/errors.pxi"
@@ -83,8 +90,7 @@ cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcep
         s.next_batch(batch)
         return RW_OK
     except BaseException as e:
-        if not isinstance(e, Interrupted) and (s.conn.state != CS_READY or not s.conn.idle()):
-            s.conn.state = CS_BROKEN
+        s.failed(e)
         return report(err, e)
 
 
@@ -97,7 +103,7 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
 
 
 cdef public void rw_scan_close(void *handle) noexcept with gil:
-    pool_release((<Scan> handle).conn)
+    (<Scan> handle).close()
     Py_DECREF(<object> handle)
 
 

@@ -43,7 +43,7 @@ cdef class Scan:
         self.key = spec.key
         self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
         self.pushdown = choose_pushdown(spec)
-        # fdw.c hands over exactly the clauses rw_plan took, with their values:
+        # scan.c hands over exactly the clauses rw_plan took, with their values:
         # anything else would leave a clause that nobody checks.
         if self.pushdown.param or spec.nquals != (self.pushdown.qual >= 0):
             raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
@@ -116,3 +116,11 @@ cdef class Scan:
         self.delivered = False
         self.delivered_rows = False
         return 0
+
+    cdef void failed(self, object e) noexcept:
+        """After next_batch raised e: a connection left mid-reply cannot be reused."""
+        if not isinstance(e, Interrupted) and (self.conn.state != CS_READY or not self.conn.idle()):
+            self.conn.state = CS_BROKEN
+
+    cdef void close(self) noexcept:
+        pool_release(self.conn)
