@@ -2,7 +2,7 @@
 # paths copy bytes without creating any Python object.
 
 from libc.stdlib cimport realloc, free
-from libc.string cimport memcpy, memmove, memcmp, memchr, strlen
+from libc.string cimport memcpy, memmove, memcmp
 from libc.stdio cimport snprintf
 
 
@@ -32,13 +32,6 @@ cdef class ByteBuf:
             self.grow(n)
         memcpy(self.data + self.size, p, n)
         self.size += n
-        return 0
-
-    cdef inline int put(self, char c) except -1:
-        if self.size + 1 > self.cap:
-            self.grow(1)
-        self.data[self.size] = c
-        self.size += 1
         return 0
 
     cdef void shrink(self, Py_ssize_t keep) noexcept:

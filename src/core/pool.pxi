@@ -1,42 +1,42 @@
-# The per-backend connection cache.  fdw.c names each connection by a key
+# The per-backend connection pool.  The C side names each connection by a key
 # (server and role) and invalidates keys when their server or user mapping
-# changes; a connection is also matched on everything it was dialled with, so
-# a changed URL or password never reuses an old one.  Only idle connections
-# are cached: a scan owns its connection until it ends, and one that was
-# invalidated meanwhile is closed when the scan lets go of it.
+# changes; the pool holds connections by (key, node), the node being the
+# server one connection goes to (None: the one the URL names), so a scan may
+# hold several nodes' connections.  A connection is also matched on
+# everything it was dialled with, so a changed URL or password never reuses
+# an old one.  Only idle connections are pooled: a scan owns its connections
+# until it ends, and one invalidated meanwhile is closed when the scan lets go
+# of it.
 
-cdef dict g_idle = {}           # key -> idle Connection
+cdef dict g_idle = {}           # (key, node) -> idle Connection
 cdef dict g_generation = {}     # key -> bumped by each invalidation of that key
-cdef long long g_epoch = 0      # bumped by each invalidation of every key
 
 
-cdef tuple current_generation(object key):
-    return (g_epoch, g_generation.get(key, 0))
-
-
-cdef Connection pool_acquire(object key, tuple identity, Url url, TlsOptions tls):
-    """A cached connection for key dialled with identity, or a new one (not dialled yet)."""
-    cdef Connection c = g_idle.pop(key, None)
+cdef Connection pool_acquire(object key, object node, tuple identity, Url url, TlsOptions tls):
+    """A pooled connection for (key, node) dialled with identity, or a new one
+    (not dialled yet)."""
+    cdef tuple at = (key, node)
+    cdef Connection c = g_idle.pop(at, None)
     if c is not None:
         if c.identity == identity and c.alive():
             c.reused = True
             return c
         c.close()
     c = Connection()
-    c.key = key
-    c.generation = current_generation(key)
+    c.key = at
+    c.generation = g_generation.get(key, 0)
     c.identity = identity
-    c.url = url
-    c.tls = tls
-    c.user, c.password, c.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
+    c.transport.url = c.session.url = url
+    c.transport.tls = tls
+    c.session.user, c.session.password, c.transport.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
     return c
 
 
 cdef void pool_release(Connection c) noexcept:
-    """Cache a connection that is ready, idle and current; close any other."""
+    """Pool a connection that is ready, idle and current; close any other."""
     try:
         if (c.state == CS_READY and c.idle() and not c.reader.pending()
-                and c.generation == current_generation(c.key) and c.key not in g_idle):
+                and c.generation == g_generation.get(c.key[0], 0) and c.key not in g_idle):
             c.settle()
             g_idle[c.key] = c
             return
@@ -46,19 +46,20 @@ cdef void pool_release(Connection c) noexcept:
 
 
 cdef void pool_invalidate(object key) noexcept:
-    """Forget the connections of key, or of every key when key is None."""
-    global g_epoch
+    """Forget the connections of key, to every node."""
     cdef Connection c
     try:
-        if key is None:
-            g_epoch += 1
-            keys = list(g_idle)
-        else:
-            g_generation[key] = g_generation.get(key, 0) + 1
-            keys = [key]
-        for k in keys:
-            c = g_idle.pop(k, None)
-            if c is not None:
-                c.close()
+        g_generation[key] = g_generation.get(key, 0) + 1
+        for at in [at for at in g_idle if at[0] == key]:
+            c = g_idle.pop(at)
+            c.close()
     except BaseException:
         pass
+
+
+cdef Connection pool_any(object key):
+    """One of key's idle connections, or None."""
+    for (k, node), c in g_idle.items():
+        if k == key:
+            return c
+    return None

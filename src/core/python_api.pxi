@@ -101,7 +101,7 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
 
 def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=(True, True),
          max_value_size=None, int command_timeout_ms=0, bint count_only=False):
-    """One whole scan, as fdw.c runs it: its rows as (column 0, column 1, key)
+    """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
     quals are those rw_plan pushed (see plan()).  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()

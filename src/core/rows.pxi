@@ -1,12 +1,11 @@
 # The rows of one batch, as cells (offset, length) into one arena that is reused
 # batch after batch.  A row still being built when a batch is handed out (its
 # reply only partly received) is moved to the front of the arena for the next.
-# Text cells start 4-aligned after 4 spare bytes, where fdw.c writes a varlena
+# Text cells start 4-aligned after 4 spare bytes, where cells.c writes a varlena
 # header: the Datum is the cell itself, with no copy.  No row may hold more
 # than max_value_size bytes of strings (at most a Datum's size).
 
 cdef enum:
-    TEXT_HEADER = 4
     ARENA_KEEP = 1024 * 1024    # more than a batch needs unless a value is big
 
 cdef class Rows:

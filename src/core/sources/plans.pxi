@@ -1,16 +1,10 @@
-# Command plans, one per source type.  Each is a Sink: it queues commands on the
-# connection, says what shape their replies have, and turns the events of those
-# replies into rows.  Follow-up requests are queued as soon as the reply that
+# Command plans, one per way of reading a source.  Each is a Sink: it queues
+# commands on its Target (a connection), says what shape their replies have,
+# and turns the events of those replies into rows.  Follow-up requests are queued as soon as the reply that
 # decides them is seen, so the next batch is already in flight while PostgreSQL
 # consumes the current one.
 
 from libc.stdint cimport UINT64_MAX
-
-cdef enum Tag:
-    T_TYPE = 1      # TYPE key, checked in the same round trip as the first fetch
-    T_FETCH         # a fetch from the table's key
-    T_SCAN          # SCAN of a pattern
-    T_KEY_FETCH     # the contents of one key matched by the pattern
 
 # Range batches start small, for fast first rows, and grow to amortise round trips.
 cdef enum:
@@ -31,7 +25,7 @@ cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
 
 
 cdef class Plan(Sink):
-    cdef Connection conn
+    cdef Target target
     cdef Rows rows
     cdef bytes key
     cdef bytes command                  # the fetch command
@@ -51,17 +45,17 @@ cdef class Plan(Sink):
         return '%s "%s"' % ("TYPE" if tag == T_TYPE else self.command.decode(), shown(self.key))
 
     cdef str where(self):
-        return self.conn.url.where()
+        return self.target.where()
 
     cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n) except -1:
-        """Queue the command that returns all of key k (sources.pxi's read_all)."""
-        self.conn.command(tag, 4 if ranged else 2)
-        self.conn.arg(command, len(command))
-        self.conn.arg(k, n)
+        """Queue the command that returns all of key k (the registry's read_all)."""
+        cdef CommandWriter w = self.target.command(tag)
+        w.arg(command)
+        w.arg_span(k, n)
         if ranged:
-            self.conn.arg(b"0", 1)
-            self.conn.arg(b"-1", 2)
-        return 0
+            w.arg(b"0")
+            w.arg(b"-1")
+        return w.end()
 
 
 cdef class SingleKeyPlan(Plan):
@@ -69,10 +63,11 @@ cdef class SingleKeyPlan(Plan):
     cdef bytes type_name
 
     cdef int start(self) except -1:
+        cdef CommandWriter w = self.target.command(T_TYPE)
         self.rows.src_key = self.key
-        self.conn.command(T_TYPE, 2)
-        self.conn.arg(b"TYPE", 4)
-        self.conn.arg(self.key, len(self.key))
+        w.arg(b"TYPE")
+        w.arg(self.key)
+        w.end()
         return self.fetch()
 
     cdef int fetch(self) except -1:
@@ -106,11 +101,12 @@ cdef class RangePlan(SingleKeyPlan):
         self.chunk = FIRST_RANGE
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 4)
-        self.conn.arg(self.command, len(self.command))
-        self.conn.arg(self.key, len(self.key))
-        self.conn.arg_int(self.next_index)
-        self.conn.arg_int(self.next_index + self.chunk - 1)
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        w.arg_int(self.next_index)
+        w.arg_int(self.next_index + self.chunk - 1)
+        w.end()
         self.asked = self.chunk
         self.next_index += self.chunk
         self.chunk = min(self.chunk * 4, MAX_RANGE)
@@ -118,7 +114,7 @@ cdef class RangePlan(SingleKeyPlan):
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         if tag == T_FETCH and depth == 0:
-            check_batch(self.conn, count, self.asked)
+            check_batch(self.target, count, self.asked)
             # A full batch means there may be more: ask now, before parsing this one.
             if count == self.asked:
                 self.fetch()
@@ -167,12 +163,13 @@ cdef class CursorPlan(MembersPlan):
         self.cursor.append(b"0", 1)
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 5)
-        self.conn.arg(self.command, len(self.command))
-        self.conn.arg(self.key, len(self.key))
-        self.conn.arg(self.cursor.data, self.cursor.size)
-        self.conn.arg(b"COUNT", 5)
-        return self.conn.arg_int(SCAN_COUNT)
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        w.arg_buf(self.cursor)
+        w.arg(b"COUNT")
+        w.arg_int(SCAN_COUNT)
+        return w.end()
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth == 2:
@@ -196,19 +193,19 @@ cdef class StreamPlan(SingleKeyPlan):
         self.chunk = FIRST_STREAM
 
     cdef int fetch(self) except -1:
-        self.conn.command(T_FETCH, 4 if self.whole else 6)
-        self.conn.arg(self.command, len(self.command))
-        self.conn.arg(self.key, len(self.key))
-        self.conn.arg(self.first_id.data, self.first_id.size)
-        self.conn.arg(b"+", 1)
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        w.arg_buf(self.first_id)
+        w.arg(b"+")
         if self.whole:
             self.asked = -1         # never equal to a count: no follow-up
-            return 0
-        self.conn.arg(b"COUNT", 5)
-        self.conn.arg_int(self.chunk)
-        self.asked = self.chunk
-        self.chunk = min(self.chunk * 4, MAX_STREAM)
-        return 0
+        else:
+            w.arg(b"COUNT")
+            w.arg_int(self.chunk)
+            self.asked = self.chunk
+            self.chunk = min(self.chunk * 4, MAX_STREAM)
+        return w.end()
 
     cdef bint next_first_id(self) except -1:
         """Make first_id the id after last_id, which Redis cannot do for the
@@ -217,7 +214,7 @@ cdef class StreamPlan(SingleKeyPlan):
         cdef char tmp[48]
         if not parse_stream_id(self.last_id.data, self.last_id.size, &ms, &seq):
             bad = self.last_id.data[:self.last_id.size].decode('utf-8', 'replace')
-            raise self.conn.reader.unexpected('got "%s" where a stream id was expected' % bad)
+            raise self.target.unexpected('got "%s" where a stream id was expected' % bad)
         if seq < UINT64_MAX:
             seq += 1
         elif ms < UINT64_MAX:
@@ -235,7 +232,7 @@ cdef class StreamPlan(SingleKeyPlan):
             return 0
         if depth == 0:
             if not self.whole:
-                check_batch(self.conn, count, self.asked)
+                check_batch(self.target, count, self.asked)
             self.received = count
         elif depth == 1:
             self.rows.begin()
@@ -286,10 +283,10 @@ cdef bint parse_stream_id(const char *p, Py_ssize_t n, uint64_t *ms, uint64_t *s
     return v == seq and digits > 0
 
 
-cdef int check_batch(Connection conn, Py_ssize_t count, long long asked) except -1:
+cdef int check_batch(Target target, Py_ssize_t count, long long asked) except -1:
     """A batch's reply has at most the elements asked for."""
     if count > asked:
-        raise conn.reader.unexpected("more elements than asked for (%d, not %d)" % (count, asked))
+        raise target.unexpected("more elements than asked for (%d, not %d)" % (count, asked))
     return 0
 
 
@@ -315,15 +312,16 @@ cdef class PatternPlan(Plan):
         return self.scan()
 
     cdef int scan(self) except -1:
-        self.conn.command(T_SCAN, 8)
-        self.conn.arg(b"SCAN", 4)
-        self.conn.arg(self.cursor.data, self.cursor.size)
-        self.conn.arg(b"MATCH", 5)
-        self.conn.arg(self.pattern, len(self.pattern))
-        self.conn.arg(b"COUNT", 5)
-        self.conn.arg_int(SCAN_COUNT)
-        self.conn.arg(b"TYPE", 4)
-        return self.conn.arg(self.scan_type, len(self.scan_type))
+        cdef CommandWriter w = self.target.command(T_SCAN)
+        w.arg(b"SCAN")
+        w.arg_buf(self.cursor)
+        w.arg(b"MATCH")
+        w.arg(self.pattern)
+        w.arg(b"COUNT")
+        w.arg_int(SCAN_COUNT)
+        w.arg(b"TYPE")
+        w.arg(self.scan_type)
+        return w.end()
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         self.keys.push(p, n)

@@ -1,7 +1,8 @@
 # The source types, each defined once, here: its name and columns (which the
 # PostgreSQL side reads through rw_source()), the Redis type it reads, and how
 # its keys are read (which plans.pxi follows).  A new source type is a row of
-# SOURCE_TABLE, a SourceId, and, if its keys are read in a new way, a plan.
+# SOURCE_TABLE (and N_SOURCES one higher), and, if its keys are read in a new
+# way, a plan.
 
 cdef enum:
     N_SOURCES = 9               # rows of SOURCE_TABLE: RwScanSpec.src_type is an index

@@ -1,7 +1,7 @@
-# RESP: command encoding and reply parsing.  Replies are parsed by the hiredis
-# reader with our own reply-object functions: instead of building reply trees
-# they forward SAX-style events (array start/end, string, ...) to a Sink, which
-# turns them into row cells on the spot.  Nothing is allocated per element.
+# RESP replies, parsed by the hiredis reader with our own reply-object
+# functions: instead of building reply trees they forward SAX-style events
+# (array start/end, string, ...) to a Sink, which turns them into row cells on
+# the spot.  Nothing is allocated per element.  (Commands: writer.pxi.)
 
 cdef extern from *:
     """
@@ -80,7 +80,6 @@ cdef extern from *:
 
     ctypedef struct redisReadTask:
         int type
-        int idx
         redisReadTask *parent
         void *privdata
 
@@ -107,7 +106,6 @@ cdef extern from *:
 
     enum:
         REDIS_OK
-        REDIS_ERR
         REDIS_REPLY_STRING
         REDIS_REPLY_ARRAY
         REDIS_REPLY_INTEGER
@@ -403,25 +401,6 @@ reply_functions.createInteger = cb_integer
 reply_functions.createNil = cb_nil
 reply_functions.freeObject = cb_free
 rw_route_resp3_scalars(&reply_functions)
-
-
-# Command encoding (RESP arrays of bulk strings), appended to a ByteBuf.
-cdef int put_len(ByteBuf b, char kind, Py_ssize_t n) except -1:
-    cdef char tmp[32]
-    cdef int k = snprintf(tmp, sizeof(tmp), "%c%zd\r\n", kind, n)
-    return b.append(tmp, k)
-
-
-cdef int put_arg(ByteBuf b, const char *p, Py_ssize_t n) except -1:
-    put_len(b, b'$', n)
-    b.append(p, n)
-    return b.append(b"\r\n", 2)
-
-
-cdef int put_arg_int(ByteBuf b, long long v) except -1:
-    cdef char tmp[24]
-    cdef int k = snprintf(tmp, sizeof(tmp), "%lld", v)
-    return put_arg(b, tmp, k)
 
 
 cdef object redis_error(const char *p, Py_ssize_t n):

@@ -56,7 +56,6 @@ cdef extern from "<openssl/ssl.h>" nogil:
     long SSL_get_verify_result(const SSL *ssl)
     const char *X509_verify_cert_error_string(long n)
     enum:
-        SSL_ERROR_NONE
         SSL_ERROR_WANT_READ
         SSL_ERROR_WANT_WRITE
         SSL_ERROR_ZERO_RETURN

@@ -18,21 +18,22 @@ cdef class LookupPlan(SingleKeyPlan):
     cdef list scored                # by_score: (score, member) of those found
 
     cdef int fetch(self) except -1:
-        cdef Py_ssize_t i, j, n = len(self.values)
+        cdef Py_ssize_t i
+        cdef CommandWriter w
         cdef bytes v
-        for i in range(0, n, LOOKUP_BATCH):
-            j = min(n, i + LOOKUP_BATCH)
-            self.conn.command(T_FETCH, 2 + j - i)
-            self.conn.arg(self.command, len(self.command))
-            self.conn.arg(self.key, len(self.key))
-            for v in self.values[i:j]:
-                self.conn.arg(v, len(v))
+        for i in range(0, len(self.values), LOOKUP_BATCH):
+            w = self.target.command(T_FETCH)
+            w.arg(self.command)
+            w.arg(self.key)
+            for v in self.values[i:i + LOOKUP_BATCH]:
+                w.arg(v)
+            w.end()
         return 0
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
         cdef Py_ssize_t due = min(LOOKUP_BATCH, len(self.values) - self.answered)
         if tag == T_FETCH and depth == 0 and count != due:
-            raise self.conn.reader.unexpected("%d answers for %d members" % (count, due))
+            raise self.target.unexpected("%d answers for %d members" % (count, due))
         return 0
 
     cdef int row(self, const char *p, Py_ssize_t n) except -1:
@@ -51,7 +52,7 @@ cdef class LookupPlan(SingleKeyPlan):
             try:
                 score = float(p[:n])
             except ValueError:
-                raise self.conn.reader.unexpected('got "%s" where a score was expected' % shown(p[:n]))
+                raise self.target.unexpected('got "%s" where a score was expected' % shown(p[:n]))
             self.scored.append((score, self.values[self.answered]))
         self.answered += 1
         return 0
@@ -71,7 +72,7 @@ cdef class LookupPlan(SingleKeyPlan):
 
     cdef int on_int(self, int tag, int depth, long long v) except -1:
         if v != 0 and v != 1:
-            raise self.conn.reader.unexpected("got %d where 0 or 1 was expected" % v)
+            raise self.target.unexpected("got %d where 0 or 1 was expected" % v)
         if v:
             self.row(NULL, 0)
         self.answered += 1
@@ -84,14 +85,16 @@ cdef class StreamLookupPlan(StreamPlan):
     cdef list values
 
     cdef int fetch(self) except -1:
+        cdef CommandWriter w
         cdef bytes v
         self.asked = -1                 # never a count: no follow-up batches
         for v in sorted(self.values, key=lambda i: tuple(int(x) for x in i.split(b'-'))):
-            self.conn.command(T_FETCH, 4)
-            self.conn.arg(self.command, len(self.command))
-            self.conn.arg(self.key, len(self.key))
-            self.conn.arg(v, len(v))
-            self.conn.arg(v, len(v))
+            w = self.target.command(T_FETCH)
+            w.arg(self.command)
+            w.arg(self.key)
+            w.arg(v)
+            w.arg(v)
+            w.end()
         return 0
 
 

@@ -1,0 +1,76 @@
+# Commands as RESP arrays of bulk strings.  A command is written between
+# begin() and end(); its argument count and every argument's length are
+# counted here, never by the code that composes it.  Each command carries a
+# tag from the one Tag space below: its reply comes back with that tag, which
+# tells the sink what command the reply answers.
+
+cdef enum Tag:
+    T_AUTH = 1      # the handshake (session.pxi)
+    T_SELECT
+    T_TYPE          # TYPE key, checked in the same round trip as the first fetch
+    T_FETCH         # a fetch from the table's key
+    T_SCAN          # SCAN of a pattern
+    T_KEY_FETCH     # the contents of one key matched by the pattern
+
+cdef enum:
+    HEADER_MAX = 24     # room for "*<count>\r\n" of any count
+
+
+cdef class CommandWriter(ByteBuf):
+    """The output buffer of a connection, written one command at a time."""
+    cdef Py_ssize_t start       # where the open command's reserved header begins
+    cdef Py_ssize_t nargs       # its arguments so far
+
+    cdef int begin(self) except -1:
+        """Open a command: room is kept for its header until end() knows the count."""
+        self.start = self.size
+        self.nargs = 0
+        if self.size + HEADER_MAX > self.cap:
+            self.grow(HEADER_MAX)
+        self.size += HEADER_MAX
+        return 0
+
+    cdef int end(self) except -1:
+        """Close the command: its header goes in, the arguments move up to meet it."""
+        cdef char head[HEADER_MAX]
+        cdef Py_ssize_t args = self.start + HEADER_MAX
+        cdef int k = snprintf(head, sizeof(head), "*%zd\r\n", self.nargs)
+        memmove(self.data + self.start + k, self.data + args, self.size - args)
+        memcpy(self.data + self.start, head, k)
+        self.size -= HEADER_MAX - k
+        return 0
+
+    cdef int arg_span(self, const char *p, Py_ssize_t n) except -1:
+        cdef char head[HEADER_MAX]
+        self.append(head, snprintf(head, sizeof(head), "$%zd\r\n", n))
+        self.append(p, n)
+        self.nargs += 1
+        return self.append(b"\r\n", 2)
+
+    cdef inline int arg(self, bytes b) except -1:
+        return self.arg_span(b, len(b))
+
+    cdef inline int arg_buf(self, ByteBuf b) except -1:
+        return self.arg_span(b.data, b.size)
+
+    cdef int arg_int(self, long long v) except -1:
+        cdef char tmp[24]
+        return self.arg_span(tmp, snprintf(tmp, sizeof(tmp), "%lld", v))
+
+
+cdef class Target:
+    """Where a plan's commands go and where their replies are read: one
+    connection (conn.pxi), or, later, a router over several nodes'."""
+
+    cdef CommandWriter command(self, int tag):
+        """Open a command whose reply will carry tag; the caller writes its
+        arguments and calls end()."""
+        raise NotImplementedError
+
+    cdef object unexpected(self, str problem):
+        """The error for the reply being read, which has the wrong shape."""
+        raise NotImplementedError
+
+    cdef str where(self):
+        """The server, for messages."""
+        raise NotImplementedError

@@ -1,0 +1,126 @@
+# One scan of a foreign table: its options as the C side passed them, the
+# plan that reads the source, the connection it runs on and the rows of the
+# batch in hand.  The rw_scan_* entry points in scan_core.pyx drive it.
+
+cdef class Scan:
+    cdef Url url
+    cdef TlsOptions tls
+    cdef tuple identity             # (URL, user, password, timeouts, TLS options)
+    cdef uint64_t conn_key
+    cdef int src_type
+    cdef bytes key
+    cdef int fetch                  # RW_FETCH_ALL or RW_FETCH_SCAN
+    cdef Pushdown pushdown          # the clause Redis serves, with its values
+    cdef long long max_value_size
+    cdef Connection conn
+    cdef Plan plan
+    cdef Rows rows
+    cdef bint started, delivered, delivered_rows
+    cdef bytes fault
+
+    cdef int open(self, const RwScanSpec *spec) except -1:
+        cdef int i
+        url = spec.url.decode('utf-8', 'surrogateescape')
+        self.url = parse_url(url)
+        self.tls = TlsOptions()
+        self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
+        self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
+        self.tls.key_file = spec.tls_key_file if spec.tls_key_file != NULL else None
+        self.tls.verify = spec.tls_verify != 0
+        user = spec.user if spec.user != NULL else self.url.user
+        password = spec.password if spec.password != NULL else self.url.password
+        check_identity(self.url, user, password, spec.password_required != 0)
+        self.identity = (url, user, password,
+                         spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity())
+        self.conn_key = spec.conn_key
+        self.fault = spec.fault if spec.fault != NULL else b""
+        self.rows = Rows()
+        for i in range(RW_MAX_COLUMNS):
+            self.rows.want[i] = spec.want[i] != 0
+        if not 0 <= spec.src_type < N_SOURCES:
+            raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
+        self.src_type = spec.src_type
+        self.key = spec.key
+        self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
+        self.pushdown = choose_pushdown(spec)
+        # scan.c hands over exactly the clauses rw_plan took, with their values:
+        # anything else would leave a clause that nobody checks.
+        if self.pushdown.param or spec.nquals != (self.pushdown.qual >= 0):
+            raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
+        self.max_value_size = spec.max_value_size
+        self.connect()
+        return 0
+
+    cdef int new_plan(self) except -1:
+        """A plan in its initial state (every scan and rescan starts afresh)."""
+        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown)
+        self.plan.rows = self.rows
+        self.plan.target = self.conn
+        return 0
+
+    cdef int connect(self) except -1:
+        """A pooled connection, or a new one (dialled by next_batch)."""
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
+        self.conn.max_value_size = self.max_value_size
+        self.rows.max_value_size = self.max_value_size
+        return self.new_plan()
+
+    cdef int next_batch(self, RwBatch *b) except -1:
+        if self.fault == b"scan_next":
+            raise RuntimeError("fault injected by redis_wrapper.fault")
+        try:
+            return self.fill(b)
+        except CoreError as e:
+            # A pooled connection the server dropped since (a restart, a
+            # timeout, CLIENT KILL): dial again, once, if no row went out yet.
+            if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
+                raise
+        self.restart(True)
+        return self.fill(b)
+
+    cdef int fill(self, RwBatch *b) except -1:
+        if self.delivered:
+            self.rows.next_batch()
+            self.delivered = False
+        self.conn.ready()
+        if not self.started:
+            self.conn.reader.sink = self.plan
+            self.plan.start()
+            self.started = True
+        while self.rows.nrows == 0 and not self.conn.idle():
+            self.conn.receive(0)
+        self.conn.flush()       # the next request goes out before PostgreSQL gets the rows
+        b.base = self.rows.arena.data
+        b.cells = self.rows.cells
+        b.nrows = self.rows.nrows
+        b.done = self.conn.idle()
+        self.delivered = True
+        self.delivered_rows = self.delivered_rows or b.nrows > 0
+        return 0
+
+    cdef int rescan(self) except -1:
+        # A connection with replies still due is dropped rather than drained:
+        # dialling again is cheaper than reading the rest of a large reply.
+        return self.restart(not (self.conn.state == CS_READY and self.conn.idle()))
+
+    cdef int restart(self, bint redial) except -1:
+        """Back before the first row: a fresh plan, on a fresh connection if redial."""
+        if redial:
+            self.connect()
+        else:
+            self.new_plan()
+        self.rows.clear()
+        self.started = False
+        self.delivered = False
+        self.delivered_rows = False
+        return 0
+
+    cdef void failed(self, object e) noexcept:
+        """After next_batch raised e: a connection left mid-reply cannot be reused."""
+        if not isinstance(e, Interrupted) and (self.conn.state != CS_READY or not self.conn.idle()):
+            self.conn.state = CS_BROKEN
+
+    cdef void close(self) noexcept:
+        pool_release(self.conn)

@@ -1,0 +1,63 @@
+# A connection's session: who it authenticates as and which database it
+# uses.  The handshake is queued as the connection's first commands, and its
+# replies go to the Session as their sink.  (Later: HELLO, READONLY.)
+
+cdef int check_identity(Url url, bytes user, bytes password, bint password_required) except -1:
+    """Refuse to connect as someone the options did not name, or, for a role that
+    must authenticate (password_required, from the C side), without a password or
+    through a unix socket (which reaches servers only the database's OS user can)."""
+    if user is not None and password is None:
+        raise CoreError(RW_ERR_BAD_OPTION, "Redis user \"%s\" is given without a password" % shown(user),
+                        hint="Redis authenticates a user name only together with its password; "
+                             "without one the connection would run as Redis's default user.")
+    if not password_required:
+        return 0
+    if url.scheme == 'unix':
+        raise CoreError(RW_ERR_PRIVILEGE, "only superusers may connect to Redis through a unix socket",
+                        hint="A superuser may allow it for a user mapping with password_required 'false'.")
+    if password is None:
+        raise CoreError(RW_ERR_PRIVILEGE, "password is required",
+                        detail="Non-superusers must send a password to Redis, from their user mapping or the connection URL.",
+                        hint="Add a password to the user mapping; a superuser may instead set password_required 'false' on it.")
+    return 0
+
+
+cdef class Session(Sink):
+    cdef Url url
+    cdef bytes user, password       # None when not set
+
+    cdef int queue(self, Target target) except -1:
+        """Queue AUTH [user] password when a password is set, and SELECT db."""
+        cdef CommandWriter w
+        if self.password is not None:
+            w = target.command(T_AUTH)
+            w.arg(b"AUTH")
+            if self.user is not None:
+                w.arg(self.user)
+            w.arg(self.password)
+            w.end()
+        if self.url.db:
+            w = target.command(T_SELECT)
+            w.arg(b"SELECT")
+            w.arg_int(self.url.db)
+            w.end()
+        return 0
+
+    # The handshake's replies: a status each, or an error.
+    cdef str what(self, int tag):
+        return "AUTH" if tag == T_AUTH else "SELECT"
+
+    cdef str where(self):
+        return self.url.where()
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if kind != REDIS_REPLY_ERROR:
+            return 0
+        msg = p[:n].decode('utf-8', 'replace')
+        if tag == T_AUTH:
+            who = ('user "%s"' % self.user.decode('utf-8', 'replace')) if self.user is not None else 'the default user'
+            raise CoreError(RW_ERR_AUTH, "Redis at %s refused authentication for %s: %s"
+                            % (self.url.where(), who, msg),
+                            hint="Check the password in the connection URL or user mapping.")
+        raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
+                        % (self.url.where(), self.url.db, msg))
