@@ -68,7 +68,7 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
     if d.qual < 0:
         return '%s "%s"' % (src.info.name.decode(), key)
     many = "values of a parameter" if d.param else "%d values" % len(d.values)
-    if d.op == RW_OP_PREFIX:
+    if d.op == RW_OP_PREFIX and (d.param or d.values):
         return 'SCAN MATCH "%s*" TYPE %s, then %s of each key matching "%s"' % (
             glob_escape(d.values[0]).decode('utf-8', 'backslashreplace') if not d.param else '<parameter>',
             src.redis_type.decode(), src.read_all.decode(), key)
@@ -96,14 +96,15 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d):
     cdef LookupPlan lp
     cdef StreamPlan st
     cdef MembersPlan mp
-    # A prefix clause always has its one value; an empty one would mean no rows.
-    cdef bint lookup = d.qual >= 0 and (d.op == RW_OP_EQ or not d.values)
+    # A prefix clause has its one value from quals.c; without one, no key matches.
+    cdef bint prefix = d.qual >= 0 and d.op == RW_OP_PREFIX and bool(d.values)
+    cdef bint lookup = d.qual >= 0 and not prefix
     if src.reader == READ_PATTERN:
         pp = KeysPlan() if lookup else PatternPlan()
         if lookup:
             (<KeysPlan> pp).values = d.values
         pp.pattern = key
-        if d.qual >= 0 and d.op == RW_OP_PREFIX:
+        if prefix:
             pp.pattern, pp.filter = glob_escape(d.values[0]) + b"*", key
         pp.scan_type, pp.ranged, pp.pairs = src.redis_type, src.ranged, src.pairs
         pp.command = src.read_all

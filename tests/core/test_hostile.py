@@ -420,8 +420,6 @@ def test_malformed_bytes(fake, reply, words):
     failure(server, 'list', b'l', 'PROTOCOL', *words)
 
 
-@pytest.mark.xfail(strict=True, reason='core bug: hiredis (0.14 and 1.x) skips the two bytes after a bulk '
-                                       'string without checking they are CRLF, and cb_string does not check either')
 @pytest.mark.parametrize('reply', [b'*1\r\n$3\r\nabcde', b'*2\r\n$3\r\nabcXY$1\r\nb\r\n'])
 def test_a_string_ends_where_its_length_says(fake, reply):
     """Bytes where a string's CRLF should be: the reply is malformed, not the string cut short."""

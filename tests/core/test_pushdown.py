@@ -240,8 +240,6 @@ def test_a_scan_given_clauses_it_does_not_serve(fake, quals):
     assert server.commands == []
 
 
-@pytest.mark.xfail(strict=True, reason='core bug: a prefix clause with no value (make_plan and describe read '
-                                       'd.values[0] of an empty list with boundscheck off) crashes the process')
 @pytest.mark.parametrize('call', ['plan', 'scan'])
 def test_a_prefix_of_no_value(fake, call):
     """make_plan means it to match nothing; run in a child, as it crashes."""

@@ -235,8 +235,6 @@ def test_source_names():
                                    'multi_list', 'multi_set', 'multi_hash', 'multi_zset']
 
 
-@pytest.mark.xfail(strict=True, reason='core limitation: poll_wait (the wait outside PostgreSQL) holds the GIL, '
-                                       'so no other Python thread runs while a scan waits for Redis')
 def test_a_scan_lets_other_threads_run():
     """A fake Redis in a thread of the scanning process (why ScriptedRedis is a process)."""
     listener = socket.create_server(('127.0.0.1', 0))

@@ -313,7 +313,8 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
-        r = g_wait(fd, events, timeout)
+        with nogil:                     # other Python threads (tests, tools) run meanwhile
+            r = g_wait(fd, events, timeout)
         if r == RW_WAIT_INTERRUPTED:
             raise Interrupted()
         if r == RW_WAIT_FAILED:

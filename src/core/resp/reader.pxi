@@ -354,6 +354,10 @@ cdef void *cb_string(const redisReadTask *t, char *s, size_t n) except NULL:
     rd.enter(d, t.type, 0)
     if n > <size_t> rd.max_value_size:     # one that came whole in a single read
         raise rd.too_large(str(n))
+    # hiredis takes the two bytes after a bulk string for its CRLF unread: a
+    # length that lies would cut the string short and pass.
+    if t.type == REDIS_REPLY_STRING and (s[n] != b'\r' or s[n + 1] != b'\n'):
+        raise rd.unexpected("a string of %d bytes not followed by CRLF" % n)
     rd.sink.on_string(rd.tag(), d, t.type, s, n)
     rd.leave(d)
     return t.privdata
