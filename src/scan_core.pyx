@@ -65,7 +65,7 @@ cdef public int rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err) 
             raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
         d = choose_pushdown(spec)
         plan.pushed = (<uint64_t> 1) << d.qual if d.qual >= 0 else 0
-        plan.rows = estimate(d)
+        plan.rows = estimate(spec, d)
         copy_text(plan.description, sizeof(plan.description), describe(spec, d))
         return RW_OK
     except BaseException as e:

@@ -65,8 +65,20 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
     """What the scan asks Redis, for EXPLAIN."""
     cdef const Source *src = &SOURCES[spec.src_type]
     key = shown(spec.key)
+    if spec.count_only:
+        if d.qual >= 0:
+            return describe_lookup(spec, d) + ", counting the rows"
+        if src.reader == READ_PATTERN:
+            return 'SCAN MATCH "%s" TYPE %s, counting the keys' % (key, src.redis_type.decode())
+        return '%s "%s"' % (src.count.decode(), key)
     if d.qual < 0:
         return '%s "%s"' % (src.info.name.decode(), key)
+    return describe_lookup(spec, d)
+
+
+cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
+    cdef const Source *src = &SOURCES[spec.src_type]
+    key = shown(spec.key)
     many = "values of a parameter" if d.param else "%d values" % len(d.values)
     if d.op == RW_OP_PREFIX and (d.param or d.values):
         return 'SCAN MATCH "%s*" TYPE %s, then %s of each key matching "%s"' % (
@@ -79,16 +91,19 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
     return '%s "%s" (%s)' % (src.lookup.decode(), key, many)
 
 
-cdef double estimate(Pushdown d):
+cdef double estimate(const RwScanSpec *spec, Pushdown d):
+    if spec.count_only:
+        return 1
     if d.qual < 0 or d.op == RW_OP_PREFIX:
         return -1
     return 1 if d.param else len(d.values)
 
 
-cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d):
+cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only):
     """The plan that reads a source as its registry entry says, serving the
     pushed clause d; fetch picks one command for all of a key (RW_FETCH_ALL)
-    or incremental reads."""
+    or incremental reads.  count_only: a whole source is counted by Redis
+    (LLEN..., or SCAN's keys); a lookup's rows are counted as they come."""
     cdef const Source *src = &SOURCES[src_type]
     cdef Plan plan
     cdef SingleKeyPlan sp
@@ -99,8 +114,9 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d):
     # A prefix clause has its one value from quals.c; without one, no key matches.
     cdef bint prefix = d.qual >= 0 and d.op == RW_OP_PREFIX and bool(d.values)
     cdef bint lookup = d.qual >= 0 and not prefix
+    cdef bint counted = count_only and d.qual < 0
     if src.reader == READ_PATTERN:
-        pp = KeysPlan() if lookup else PatternPlan()
+        pp = KeysPlan() if lookup else PatternCountPlan() if counted else PatternPlan()
         if lookup:
             (<KeysPlan> pp).values = d.values
         pp.pattern = key
@@ -111,7 +127,10 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d):
         pp.fetch_shape = &rw_pairs if src.pairs else &rw_strings
         plan = pp
     else:
-        if src.reader == READ_STREAM:
+        if counted:
+            sp = CountPlan()
+            sp.command, sp.fetch_shape = src.count, &rw_integer
+        elif src.reader == READ_STREAM:
             st = StreamLookupPlan() if lookup else StreamPlan()
             if lookup:
                 (<StreamLookupPlan> st).values = d.values

@@ -24,7 +24,8 @@ cdef class SpecHolder:
         free(self.values)
 
     cdef int fill(self, str url, str source, bytes key, object fetch, object quals, object want,
-                  object max_value_size, int command_timeout_ms) except -1:
+                  object max_value_size, int command_timeout_ms, long long limit=0,
+                  bint count=False) except -1:
         cdef int i, k, nvalues = 0
         memset(&self.spec, 0, sizeof(self.spec))
         names = source_names()
@@ -38,6 +39,8 @@ cdef class SpecHolder:
         self.spec.want[0], self.spec.want[1] = bool(want[0]), bool(want[1])
         self.spec.tls_verify = 1
         self.spec.command_timeout_ms = command_timeout_ms
+        self.spec.limit = limit
+        self.spec.count_only = count
         self.spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE if max_value_size is None else max_value_size
         quals = list(quals)
         if len(quals) > RW_MAX_QUALS:
@@ -63,14 +66,14 @@ cdef class SpecHolder:
         return 0
 
 
-def plan(str source, bytes key, quals=()):
+def plan(str source, bytes key, quals=(), bint count=False):
     """rw_plan's decisions: (pushed bitmask, estimated rows, description).
     quals: (column, operator, values) with operator one of = < <= > >= prefix,
     and values None for a parameter's."""
     cdef SpecHolder h = SpecHolder()
     cdef RwPlanInfo info
     cdef RwError err
-    h.fill('redis://unused', source, key, None, quals, (True, True), None, 0)
+    h.fill('redis://unused', source, key, None, quals, (True, True), None, 0, 0, count)
     if rw_plan(&h.spec, &info, &err) != RW_OK:
         raise CoreError(err.kind, err.message.decode('utf-8', 'replace'))
     return info.pushed, info.rows, info.description.decode('utf-8', 'replace')
@@ -100,18 +103,20 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
 
 
 def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=(True, True),
-         max_value_size=None, int command_timeout_ms=0, bint count_only=False):
+         max_value_size=None, int command_timeout_ms=0, bint count_only=False,
+         long long limit=0, bint count=False):
     """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
-    quals are those rw_plan pushed (see plan()).  Raises CoreError."""
+    quals are those rw_plan pushed (see plan()); limit and count are the
+    spec's (count: Redis counts, one row of decimal text).  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()
     cdef RwBatch batch
     cdef Scan s = Scan()
-    cdef long long count = 0
+    cdef long long nrows = 0
     cdef Py_ssize_t r
     cdef const RwCell *row
     cdef const RwSourceInfo *info
-    h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms)
+    h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count)
     info = &SOURCES[h.spec.src_type].info
     kinds = [info.columns[c].kind == RW_KIND_ITEMS if c < info.ncolumns else False
              for c in range(RW_MAX_COLUMNS)]
@@ -121,13 +126,13 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=(True, Tr
         while True:
             s.next_batch(&batch)
             if count_only:
-                count += batch.nrows
+                nrows += batch.nrows
             else:
                 for r in range(batch.nrows):
                     row = batch.cells + r * RW_CELLS_PER_ROW
                     rows.append(tuple(cell_value(batch.base, &row[c], kinds[c]) for c in range(RW_MAX_COLUMNS))
                                 + (cell_value(batch.base, &row[RW_KEY_CELL], False),))
             if batch.done:
-                return count if count_only else rows
+                return nrows if count_only else rows
     finally:
         s.conn.close()

@@ -20,6 +20,8 @@ cdef class Rows:
     cdef long long max_value_size   # the most bytes of strings in a row (set per scan)
     cdef long long row_size         # the bytes of strings in the row being built
     cdef bytes src_key              # the table's key, for messages about rows without their own
+    cdef long long total            # rows committed since the scan (re)started
+    cdef long long counted          # rows a count plan counted without building them
 
     def __cinit__(self):
         self.arena = ByteBuf()
@@ -120,6 +122,7 @@ cdef class Rows:
 
     cdef inline int commit(self) except -1:
         self.nrows += 1
+        self.total += 1
         self.committed = self.arena.size
         self.building = False
         return 0
@@ -144,5 +147,7 @@ cdef class Rows:
         self.arena.size = 0
         self.committed = 0
         self.nrows = 0
+        self.total = 0
+        self.counted = 0
         self.building = False
         self.arena.shrink(ARENA_KEEP)

@@ -12,6 +12,9 @@ cdef class Scan:
     cdef int fetch                  # RW_FETCH_ALL or RW_FETCH_SCAN
     cdef Pushdown pushdown          # the clause Redis serves, with its values
     cdef long long max_value_size
+    cdef long long limit            # at most this many rows wanted; 0: all
+    cdef bint count_only            # one row: how many rows there are
+    cdef long long count            # count_only: rows counted in batches so far
     cdef Connection conn
     cdef Plan plan
     cdef Rows rows
@@ -48,12 +51,17 @@ cdef class Scan:
         if self.pushdown.param or spec.nquals != (self.pushdown.qual >= 0):
             raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
         self.max_value_size = spec.max_value_size
+        self.limit = max(spec.limit, 0)
+        self.count_only = spec.count_only != 0
+        if self.count_only:             # rows are only counted: build no cells
+            self.rows.want[0] = self.rows.want[1] = False
         self.connect()
         return 0
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
-        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown)
+        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only)
+        self.plan.limit = self.limit
         self.plan.rows = self.rows
         self.plan.target = self.conn
         return 0
@@ -71,14 +79,35 @@ cdef class Scan:
         if self.fault == b"scan_next":
             raise RuntimeError("fault injected by redis_wrapper.fault")
         try:
-            return self.fill(b)
+            return self.fill_counted(b) if self.count_only else self.fill(b)
         except CoreError as e:
             # A pooled connection the server dropped since (a restart, a
             # timeout, CLIENT KILL): dial again, once, if no row went out yet.
             if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
                 raise
         self.restart(True)
-        return self.fill(b)
+        return self.fill_counted(b) if self.count_only else self.fill(b)
+
+    cdef int fill_counted(self, RwBatch *b) except -1:
+        """count_only: read every batch, then one row holding how many rows
+        there were (kept in self.count, so an interrupted call resumes)."""
+        cdef bytes text
+        while True:
+            self.fill(b)
+            self.count += b.nrows
+            if b.done:
+                break
+        self.rows.next_batch()
+        text = b"%d" % (self.count + self.rows.counted)
+        self.rows.begin()
+        self.rows.store_text(0, text, len(text))
+        self.rows.commit()
+        b.base = self.rows.arena.data
+        b.cells = self.rows.cells
+        b.nrows = 1
+        self.delivered = True
+        self.delivered_rows = True
+        return 0
 
     cdef int fill(self, RwBatch *b) except -1:
         if self.delivered:
@@ -112,6 +141,7 @@ cdef class Scan:
         else:
             self.new_plan()
         self.rows.clear()
+        self.count = 0
         self.started = False
         self.delivered = False
         self.delivered_rows = False

@@ -131,7 +131,7 @@ cdef extern from *:
         RW_ANY
         RW_EVEN
     const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
-    const RwShape rw_values, rw_flags
+    const RwShape rw_values, rw_flags, rw_integer
 
 
 cdef enum:

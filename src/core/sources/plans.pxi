@@ -30,9 +30,20 @@ cdef class Plan(Sink):
     cdef bytes key
     cdef bytes command                  # the fetch command
     cdef const RwShape *fetch_shape     # the shape of its replies
+    cdef long long limit                # at most this many rows are wanted; 0: all
 
     cdef int start(self) except -1:
         raise NotImplementedError
+
+    cdef inline bint more_wanted(self) noexcept:
+        """Whether a follow-up request may still be needed for the limit: not
+        once the rows made so far fill it (a key read may yield no row, so
+        requests are not counted instead)."""
+        return self.limit == 0 or self.rows.total < self.limit
+
+    cdef inline long long capped(self, long long n, long long done) noexcept:
+        """n more items, but no more than the limit leaves after done."""
+        return n if self.limit == 0 else max(1, min(n, self.limit - done))
 
     cdef const RwShape *shape(self, int tag) noexcept:
         if tag == T_TYPE:
@@ -102,13 +113,13 @@ cdef class RangePlan(SingleKeyPlan):
 
     cdef int fetch(self) except -1:
         cdef CommandWriter w = self.target.command(T_FETCH)
+        self.asked = self.capped(self.chunk, self.next_index)
         w.arg(self.command)
         w.arg(self.key)
         w.arg_int(self.next_index)
-        w.arg_int(self.next_index + self.chunk - 1)
+        w.arg_int(self.next_index + self.asked - 1)
         w.end()
-        self.asked = self.chunk
-        self.next_index += self.chunk
+        self.next_index += self.asked
         self.chunk = min(self.chunk * 4, MAX_RANGE)
         return 0
 
@@ -116,7 +127,7 @@ cdef class RangePlan(SingleKeyPlan):
         if tag == T_FETCH and depth == 0:
             check_batch(self.target, count, self.asked)
             # A full batch means there may be more: ask now, before parsing this one.
-            if count == self.asked:
+            if count == self.asked and (self.limit == 0 or self.next_index < self.limit):
                 self.fetch()
         return 0
 
@@ -174,7 +185,7 @@ cdef class CursorPlan(MembersPlan):
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if depth == 2:
             return MembersPlan.element(self, depth, p, n)
-        if take_cursor(self.cursor, p, n):
+        if take_cursor(self.cursor, p, n) and self.more_wanted():
             self.fetch()
         return 0
 
@@ -183,7 +194,7 @@ cdef class StreamPlan(SingleKeyPlan):
     """stream: XRANGE batches, each starting at the id after the last one seen;
     or, with fetch 'all', one XRANGE - + (an atomic snapshot)."""
     cdef ByteBuf first_id, last_id
-    cdef long long chunk, asked, received
+    cdef long long chunk, asked, received, requested
     cdef bint whole
 
     def __cinit__(self):
@@ -201,9 +212,10 @@ cdef class StreamPlan(SingleKeyPlan):
         if self.whole:
             self.asked = -1         # never equal to a count: no follow-up
         else:
+            self.asked = self.capped(self.chunk, self.requested)
             w.arg(b"COUNT")
-            w.arg_int(self.chunk)
-            self.asked = self.chunk
+            w.arg_int(self.asked)
+            self.requested += self.asked
             self.chunk = min(self.chunk * 4, MAX_STREAM)
         return w.end()
 
@@ -259,7 +271,8 @@ cdef class StreamPlan(SingleKeyPlan):
         return 0
 
     cdef int on_reply_end(self, int tag) except -1:
-        if tag == T_FETCH and self.received == self.asked and self.next_first_id():
+        if (tag == T_FETCH and self.received == self.asked and
+                (self.limit == 0 or self.requested < self.limit) and self.next_first_id()):
             self.fetch()
         return 0
 
@@ -353,7 +366,7 @@ cdef class PatternPlan(Plan):
             if depth == 2:
                 if self.filter is None or glob_match(self.filter, len(self.filter), p, n):
                     self.fetch(p, n)
-            elif take_cursor(self.cursor, p, n):
+            elif take_cursor(self.cursor, p, n) and self.more_wanted():
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
                 # while we fetch and parse their contents.
                 self.scan()
@@ -376,4 +389,26 @@ cdef class PatternPlan(Plan):
     cdef int on_reply_end(self, int tag) except -1:
         if tag == T_KEY_FETCH:
             self.keys.pop()
+        return 0
+
+
+cdef class CountPlan(SingleKeyPlan):
+    """count(*) of a whole key: one command (LLEN, SCARD, ...) says it."""
+
+    cdef int fetch(self) except -1:
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        return w.end()
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        self.rows.counted += v
+        return 0
+
+
+cdef class PatternCountPlan(PatternPlan):
+    """count(*) of a pattern table: SCAN ... TYPE t counts its keys, reading none."""
+
+    cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
+        self.rows.counted += 1
         return 0

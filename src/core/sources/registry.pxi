@@ -22,30 +22,41 @@ cdef struct Source:
     bint pairs                  # replies alternate field and value
     const char *lookup          # reads given members of a key (HMGET...), or NULL
     bint lookup_flags           # it answers 0/1 per member (SMISMEMBER), not a value or nil
+    const char *count           # answers how many rows a whole key makes (LLEN...), or NULL
     ReadMode reader
     int default_fetch           # RW_FETCH_ALL or RW_FETCH_SCAN
 
 cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
 cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
 
-# name, columns, TYPE, whole-key command and whether it takes 0 -1, incremental
-# command, pairs, lookup of given members by column 0 (its command, and whether
-# it answers 0/1 flags rather than values), reader, default fetch (None: the
-# option fetch does not apply).
+def entry(name, columns, redis_type, read_all, reader, ranged=False, read_scan=None, pairs=False,
+          lookup=None, lookup_flags=False, fetch=None, count=None):
+    """One source type: its name and columns; the Redis type it reads; the
+    command returning a whole key (ranged: it takes 0 -1) and its incremental
+    twin; whether replies alternate field and value; the command looking up
+    given members by column 0 (lookup_flags: it answers 0/1, not values); its
+    default fetch (None: the option does not apply); the command counting a
+    whole key's rows."""
+    return (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
+            reader, fetch, count)
+
+
 cdef tuple SOURCE_TABLE = (
-    (b"list", ELEMENT, b"list", b"LRANGE", True, None, False, None, READ_RANGE, RW_FETCH_SCAN),
-    (b"set", ELEMENT, b"set", b"SMEMBERS", False, b"SSCAN", False, (b"SMISMEMBER", True),
-     READ_MEMBERS, RW_FETCH_ALL),
-    (b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)),
-     b"hash", b"HGETALL", False, b"HSCAN", True, (b"HMGET", False), READ_MEMBERS, RW_FETCH_ALL),
-    (b"zset", ELEMENT, b"zset", b"ZRANGE", True, None, False, (b"ZMSCORE", False), READ_RANGE, RW_FETCH_SCAN),
-    (b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)),
-     b"stream", b"XRANGE", False, None, True, (b"XRANGE", False), READ_STREAM, RW_FETCH_SCAN),
+    entry(b"list", ELEMENT, b"list", b"LRANGE", READ_RANGE, ranged=True, fetch=RW_FETCH_SCAN,
+          count=b"LLEN"),
+    entry(b"set", ELEMENT, b"set", b"SMEMBERS", READ_MEMBERS, read_scan=b"SSCAN",
+          lookup=b"SMISMEMBER", lookup_flags=True, fetch=RW_FETCH_ALL, count=b"SCARD"),
+    entry(b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)), b"hash", b"HGETALL", READ_MEMBERS,
+          read_scan=b"HSCAN", pairs=True, lookup=b"HMGET", fetch=RW_FETCH_ALL, count=b"HLEN"),
+    entry(b"zset", ELEMENT, b"zset", b"ZRANGE", READ_RANGE, ranged=True, lookup=b"ZMSCORE",
+          fetch=RW_FETCH_SCAN, count=b"ZCARD"),
+    entry(b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)), b"stream", b"XRANGE", READ_STREAM,
+          pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN"),
     # A pattern's keys are looked up by reading each named key whole.
-    (b"multi_list", KEY_ITEMS, b"list", b"LRANGE", True, None, False, (b"LRANGE", False), READ_PATTERN, None),
-    (b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", False, None, False, (b"SMEMBERS", False), READ_PATTERN, None),
-    (b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", False, None, True, (b"HGETALL", False), READ_PATTERN, None),
-    (b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", True, None, False, (b"ZRANGE", False), READ_PATTERN, None),
+    entry(b"multi_list", KEY_ITEMS, b"list", b"LRANGE", READ_PATTERN, ranged=True, lookup=b"LRANGE"),
+    entry(b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", READ_PATTERN, lookup=b"SMEMBERS"),
+    entry(b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", READ_PATTERN, pairs=True, lookup=b"HGETALL"),
+    entry(b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", READ_PATTERN, ranged=True, lookup=b"ZRANGE"),
 )
 
 # The C structs point into SOURCE_TABLE's bytes, which live as long as the module.
@@ -57,7 +68,8 @@ cdef int load_sources() except -1:
     cdef int i, c
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
-        name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, reader, fetch = SOURCE_TABLE[i]
+        (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
+         reader, fetch, count) = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
         s.info.ncolumns = len(columns)
@@ -73,10 +85,13 @@ cdef int load_sources() except -1:
             s.read_scan = read_scan
         s.pairs = pairs
         s.lookup = NULL
-        s.lookup_flags = False
         if lookup is not None:
-            s.lookup, s.lookup_flags = lookup
+            s.lookup = lookup
+        s.lookup_flags = lookup_flags
         s.reader = reader
+        s.count = NULL
+        if count is not None:
+            s.count = count
         s.default_fetch = fetch if fetch is not None else RW_FETCH_ALL
     return 0
 
