@@ -7,8 +7,11 @@ Every shape returns what the same query returns with redis_wrapper.pushdown
 off.
 
 NEEDS THE CORE'S count_only: the tests marked so below read the result of a
-pushed count, which is right only once the core answers RwScanSpec.count_only
-(until then the core scans and the first row's value is taken for the count).
+pushed count, which exists only once the core answers RwScanSpec.count_only
+with its one row (until then the scan raises "the count of foreign table ...
+is not one row"): test_pushed_count_star_counts_every_row,
+test_pushed_count_of_a_missing_key_is_zero,
+test_count_with_every_clause_served_is_pushed.
 """
 import pytest
 
@@ -105,6 +108,17 @@ def test_count_with_every_clause_served_is_pushed(db, off, data):
                 "select count(*) from redis.u_mlist where key = any('{u:ml:001,u:ml:002,x}')"]:
         assert count_is_pushed(plan_of(db, sql)), plan_of(db, sql)
         same(db, off, sql)
+    # A parameter's value, of a generic plan or of each outer row (a rescan).
+    for conn in (db, off):
+        conn.execute('set plan_cache_mode = force_generic_plan')
+        conn.execute('prepare c(text[]) as select count(*) from redis.u_hash where key = any($1)')
+    assert count_is_pushed(plan_of(db, "execute c('{f001,f002}')"))
+    for keys in ["'{f001,f002,f001}'", "'{}'", "'{nope}'", 'null']:
+        same(db, off, 'execute c(%s)' % keys)
+    sql = ("select k, (select count(*) from redis.u_hash where key = k) "
+           "from (values ('f001'), ('nope'), ('f001'), (null), ('f299')) v(k)")
+    assert 'SubPlan' in plan_of(db, sql) and count_is_pushed(plan_of(db, sql).split('SubPlan')[-1])
+    assert rows(db, sql) == rows(off, sql) == [('f001', 1), ('nope', 0), ('f001', 1), (None, 0), ('f299', 1)]
 
 
 # Each of these needs PostgreSQL above the scan: the count must not be pushed.
