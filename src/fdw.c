@@ -39,10 +39,12 @@ redis_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = redisGetForeignRelSize;
 	routine->GetForeignPaths = redisGetForeignPaths;
 	routine->GetForeignPlan = redisGetForeignPlan;
+	routine->GetForeignUpperPaths = redisGetForeignUpperPaths;
 	routine->BeginForeignScan = redisBeginForeignScan;
 	routine->IterateForeignScan = redisIterateForeignScan;
 	routine->ReScanForeignScan = redisReScanForeignScan;
 	routine->EndForeignScan = redisEndForeignScan;
 	routine->ExplainForeignScan = redisExplainForeignScan;
+	routine->AnalyzeForeignTable = redisAnalyzeForeignTable;
 	PG_RETURN_POINTER(routine);
 }

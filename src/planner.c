@@ -26,37 +26,19 @@
 #include "utils/rel.h"
 
 /*
- * Rough planner figures: a round trip to Redis, and each row crossing it.  A
- * lookup of a few rows is far cheaper than reading a whole key of unknown size.
+ * redis_wrapper.pushdown: offer clauses, count(*) and LIMIT to Redis at all
+ * (off: PostgreSQL filters and counts every row)
  */
-#define DEFAULT_ROWS 1000
-#define STARTUP_COST 1.0
-#define PER_ROW_COST 0.01
-
-/* redis_wrapper.pushdown: offer clauses to Redis at all (off: PostgreSQL filters every row) */
 bool		rw_pushdown = true;
 
 void
 rw_define_planner_gucs(void)
 {
 	DefineCustomBoolVariable("redis_wrapper.pushdown",
-							 "Lets Redis serve the WHERE and join clauses it can answer exactly.",
+							 "Lets Redis serve the WHERE and join clauses, count(*) and LIMIT it can answer exactly.",
 							 NULL, &rw_pushdown, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 }
-
-/* Planner state of one foreign relation, as postgres_fdw's PgFdwRelationInfo. */
-typedef struct RwRelInfo
-{
-	RwTableOptions opts;		/* without secrets: planning never connects */
-	Bitmapset  *attrs_used;		/* attributes the query reads */
-	RwRelColumns cols;
-	List	   *clauses;		/* RwClauses of the restrictions, offered */
-	/* rw_plan's answer for them, for the unparameterized scan */
-	List	   *pushed;			/* RestrictInfos Redis serves */
-	double		fetched;		/* rows Redis returns */
-	char	   *command;		/* rw_plan's description */
-} RwRelInfo;
 
 static const char *const op_names[] = {"IN", "<", "<=", ">", ">=", "prefix"};
 
@@ -104,11 +86,12 @@ debug_offer(RwRelInfo *info, List *clauses, uint64 pushed)
 /*
  * Ask the core which of clauses (at most RW_MAX_QUALS) Redis serves exactly:
  * return their RestrictInfos, with the rows Redis would return and the
- * description of what it is asked.
+ * description of what it is asked, for a scan or, with count_only, a count of
+ * its rows.
  */
-static List *
-plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clauses,
-			 double *fetched, char **command)
+List *
+rw_plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clauses,
+				bool count_only, double *fetched, char **command)
 {
 	RwScanSpec	spec = info->opts.spec;
 	RwQual		quals[RW_MAX_QUALS];
@@ -133,6 +116,7 @@ plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clau
 	}
 	spec.quals = quals;
 	spec.nquals = n;
+	spec.count_only = count_only;
 	rw_python_start();
 	RW_CORE_CALL(rw_plan(&spec, &plan, &err), &err, info->opts.relname, info->opts.servername);
 	debug_offer(info, list_truncate(list_copy(clauses), n), plan.pushed);
@@ -140,8 +124,9 @@ plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clau
 	for (int i = 0; i < n; i++)
 		if (plan.pushed & (UINT64CONST(1) << i))
 			pushed = lappend(pushed, ((RwClause *) list_nth(clauses, i))->rinfo);
-	*fetched = plan.rows >= 0 ? plan.rows :
-		DEFAULT_ROWS * clauselist_selectivity(root, pushed, baserel->relid, JOIN_INNER, NULL);
+	/* A lookup's rows are the core's to say; a scan's, the table's share. */
+	*fetched = plan.rows >= 0 ? Min(plan.rows, baserel->tuples) :
+		baserel->tuples * clauselist_selectivity(root, pushed, baserel->relid, JOIN_INNER, NULL);
 	*command = pstrdup(plan.description);
 	return pushed;
 }
@@ -188,9 +173,12 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 					info->opts.spec.want[c] = 1;
 	}
 
+	/* ANALYZE's row count (pg_class.reltuples), -1 when it never ran */
+	if (baserel->tuples < 0)
+		baserel->tuples = RW_DEFAULT_ROWS;
 	if (rw_pushdown)
 		info->clauses = rw_restriction_clauses(root, baserel, &info->cols);
-	info->pushed = plan_clauses(root, baserel, info, info->clauses, &info->fetched,
+	info->pushed = rw_plan_clauses(root, baserel, info, info->clauses, false, &info->fetched,
 								&info->command);
 	baserel->fdw_private = info;
 	baserel->rows = filtered_rows(root, baserel, baserel->baserestrictinfo, info->pushed,
@@ -204,7 +192,7 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetche
 {
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, rows,
-									 STARTUP_COST, STARTUP_COST + fetched * PER_ROW_COST,
+									 RW_STARTUP_COST, RW_STARTUP_COST + fetched * RW_PER_ROW_COST,
 									 NIL, required_outer, NULL,
 #if PG_VERSION_NUM >= 170000
 									 NIL,
@@ -316,8 +304,8 @@ redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 			if (rw_clause(root, baserel, &info->cols, lfirst(cl), c))
 				join = lappend(join, c);
 		}
-		pushed = plan_clauses(root, baserel, info, list_concat_copy(join, info->clauses),
-							  &fetched, &command);
+		pushed = rw_plan_clauses(root, baserel, info, list_concat_copy(join, info->clauses),
+								 false, &fetched, &command);
 		if (list_length(list_difference_ptr(pushed, info->pushed)) == 0)
 			continue;			/* no join clause served: a full scan each time */
 		ppi->ppi_rows = filtered_rows(root, baserel,
@@ -344,11 +332,18 @@ qual_private(RwClause *c, List **exprs)
 					  makeInteger(c->is_array), c->values);
 }
 
+/*
+ * The plan of a scan path, or of upper.c's count(*) path: a scan of no
+ * relation (scanrelid 0) whose fdw_scan_tlist is the count, of the relation
+ * counted, all of whose clauses Redis serves.
+ */
 ForeignScan *
-redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+redisGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 					ForeignPath *best_path, List *tlist, List *scan_clauses,
 					Plan *outer_plan)
 {
+	bool		count = IS_UPPER_REL(foreignrel);
+	RelOptInfo *baserel = count ? (RelOptInfo *) foreignrel->fdw_private : foreignrel;
 	RwRelInfo  *info = (RwRelInfo *) baserel->fdw_private;
 	List	   *pushed = linitial(best_path->fdw_private);
 	List	   *attnos = NIL;
@@ -359,8 +354,11 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	ListCell   *lc;
 	int			i = -1;
 
-	while ((i = bms_next_member(info->attrs_used, i)) >= 0)
-		attnos = lappend_int(attnos, i + FirstLowInvalidHeapAttributeNumber);
+	if (count)
+		scan_clauses = baserel->baserestrictinfo;
+	else
+		while ((i = bms_next_member(info->attrs_used, i)) >= 0)
+			attnos = lappend_int(attnos, i + FirstLowInvalidHeapAttributeNumber);
 
 	/* Clauses Redis serves go to the core, the others stay PostgreSQL's filter. */
 	foreach(lc, scan_clauses)
@@ -375,12 +373,15 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		else
 			local = lappend(local, rinfo->clause);
 	}
+	Assert(!count || local == NIL);
 
 	private = list_make4(attnos,
 						 makeString(psprintf("%s \"%s\"", rw_source_info(info->opts.spec.src_type)->name,
 											 info->opts.spec.key)),
 						 quals,
 						 lsecond(best_path->fdw_private));
-	return make_foreignscan(tlist, local, baserel->relid, exprs,
-							private, NIL, NIL, outer_plan);
+	private = lappend(private, makeInteger(count ? 0 : rw_limit_hint(root, baserel, best_path, local)));
+	private = lappend(private, makeInteger(count));
+	return make_foreignscan(tlist, local, count ? 0 : baserel->relid, exprs, private,
+							count ? lthird(best_path->fdw_private) : NIL, NIL, outer_plan);
 }

@@ -90,7 +90,13 @@ enum RwScanPrivateIndex
 	RwScanPrivateAttnos,		/* Integer list: attributes read, 0 for a whole row */
 	RwScanPrivateSource,		/* String: the source, for EXPLAIN */
 	RwScanPrivateQuals,			/* List of lists: the clauses Redis serves */
-	RwScanPrivateCommand		/* String: rw_plan's description, for EXPLAIN */
+	RwScanPrivateCommand,		/* String: rw_plan's description, for EXPLAIN */
+	RwScanPrivateLimit,			/* Integer: RwScanSpec.limit, at most that many rows
+								 * wanted (0: all) */
+	RwScanPrivateCount			/* Integer: 1 for a pushed count(*), a scan of no
+								 * relation (scanrelid 0) whose one bigint column,
+								 * fdw_scan_tlist's count(*), is the core's
+								 * count_only answer */
 };
 enum RwScanQualIndex
 {
@@ -100,15 +106,53 @@ enum RwScanQualIndex
 	RwScanQualIsArray,			/* Integer: 1 when that value is an array */
 	RwScanQualValues			/* String list: the values, when no param */
 };
+/*
+ * Rough planner figures: a round trip to Redis, and each row crossing it.  A
+ * lookup of a few rows is far cheaper than reading a whole key; a key never
+ * analyzed is taken to hold RW_DEFAULT_ROWS.
+ */
+#define RW_DEFAULT_ROWS 1000
+#define RW_STARTUP_COST 1.0
+#define RW_PER_ROW_COST 0.01
+
+/* Planner state of one foreign relation (baserel->fdw_private), as postgres_fdw's PgFdwRelationInfo. */
+typedef struct RwRelInfo
+{
+	RwTableOptions opts;		/* without secrets: planning never connects */
+	Bitmapset  *attrs_used;		/* attributes the query reads */
+	RwRelColumns cols;
+	List	   *clauses;		/* RwClauses of the restrictions, offered */
+	/* rw_plan's answer for them, for the unparameterized scan */
+	List	   *pushed;			/* RestrictInfos Redis serves */
+	double		fetched;		/* rows Redis returns */
+	char	   *command;		/* rw_plan's description */
+} RwRelInfo;
+
 extern bool rw_pushdown;
 extern void rw_define_planner_gucs(void);
+extern List *rw_plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info,
+							 List *clauses, bool count_only, double *fetched, char **command);
 extern void redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern void redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern ForeignScan *redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 										ForeignPath *best_path, List *tlist, List *scan_clauses,
 										Plan *outer_plan);
 
+/* upper.c: work above the scan that Redis does (count(*)), or that tells the scan what it needs (LIMIT) */
+extern void redisGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									  RelOptInfo *input_rel, RelOptInfo *output_rel,
+									  void *extra);
+extern int	rw_limit_hint(PlannerInfo *root, RelOptInfo *baserel, ForeignPath *path, List *local);
+
+/* analyze.c */
+extern bool redisAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+									 BlockNumber *totalpages);
+
 /* scan.c */
+typedef struct RwScanState RwScanState;
+extern RwScanState *rw_scan_table(Relation rel);
+extern bool rw_scan_row(RwScanState *st, Datum *values, bool *isnull);
+extern void rw_scan_end(RwScanState *st);
 extern void redisBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *redisIterateForeignScan(ForeignScanState *node);
 extern void redisReScanForeignScan(ForeignScanState *node);

@@ -2,7 +2,12 @@
  * Executing a scan: the core's scan is opened with the options of the role
  * the scan is checked as and the clauses the plan has Redis serve, its
  * batches of row cells become tuples, and the scan is released with the
- * executor's memory, however the query ends.
+ * executor's memory, however the query ends.  ANALYZE (analyze.c) reads a
+ * table through the same functions.
+ *
+ * A pushed count(*) (planner.c's upper path) is a scan with no relation of
+ * its own: the core's one row holds the count as decimal text, which becomes
+ * the bigint of the plan's only scan column.
  */
 #include "redis_wrapper.h"
 
@@ -12,43 +17,27 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "parser/parsetree.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-typedef struct RwScanState
+struct RwScanState
 {
 	void	   *scan;			/* the core's scan; NULL once released */
 	RwTableOptions opts;
 	List	   *quals;			/* fdw_private's: the clauses Redis serves */
 	List	   *params;			/* ExprStates of their values the executor computes */
+	int			natts;			/* attributes of the tuples made */
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
 	bool		is_json[RW_MAX_COLUMNS];
 	RwBatch		batch;
 	int64		next_row;		/* next row of batch to return */
 	bool		fetched;		/* batch holds the core's latest answer */
+	bool		counted;		/* a count_only scan returned its one row */
 	const RwCell *row;			/* row being converted, for error context */
 	MemoryContext row_cxt;		/* the current row's jsonb Datums */
 	MemoryContextCallback release;
-} RwScanState;
-
-/*
- * The role whose user mapping and secrets a scan uses, as in postgres_fdw:
- * the one the table's permissions are checked as (a view's owner), else the
- * current user.
- */
-static Oid
-scan_user(ForeignScanState *node)
-{
-	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
-	Oid			userid;
-
-#if PG_VERSION_NUM >= 160000
-	userid = plan->checkAsUser;
-#else
-	userid = exec_rt_fetch(plan->scan.scanrelid, node->ss.ps.state)->checkAsUser;
-#endif
-	return OidIsValid(userid) ? userid : GetUserId();
-}
+};
 
 static void
 release_scan(void *arg)
@@ -61,16 +50,57 @@ release_scan(void *arg)
 }
 
 /*
+ * A scan of relid with userid's options, not yet open.  However the query
+ * ends, the core's scan (and its socket) goes with the current memory context.
+ */
+static RwScanState *
+create_scan(Oid relid, Oid userid)
+{
+	RwScanState *st = palloc0(sizeof(RwScanState));
+
+	rw_get_table_options(relid, userid, &st->opts);
+	st->opts.spec.conn_key = rw_connection_key(&st->opts);
+	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+		st->is_json[c] = rw_column_is_json(st->opts.spec.src_type, c);
+	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
+										ALLOCSET_SMALL_SIZES);
+	st->release.func = release_scan;
+	st->release.arg = st;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->release);
+	rw_python_start();
+	return st;
+}
+
+/* Tuples of tupdesc, the core asked for the columns of attnos (0: all of them). */
+static void
+map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
+{
+	ListCell   *lc;
+
+	st->natts = tupdesc->natts;
+	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
+	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
+	foreach(lc, attnos)
+	{
+		int			attno = lfirst_int(lc);
+
+		for (int i = 0; i < tupdesc->natts; i++)
+			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
+				st->opts.spec.want[st->attmap[i]] = 1;
+	}
+}
+
+/*
  * Open the core's scan with the clauses Redis serves, their parameters'
- * current values computed first (a nested loop's rescan changes them).
- * Called with the scan closed.
+ * current values computed first in econtext (a nested loop's rescan changes
+ * them).  Called with the scan closed.
  */
 static void
-open_scan(ForeignScanState *node, RwScanState *st)
+open_scan(RwScanState *st, ExprContext *econtext)
 {
-	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	RwQual	   *quals = palloc(sizeof(RwQual) * Max(list_length(st->quals), 1));
-	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	MemoryContext old = econtext ?
+		MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory) : CurrentMemoryContext;
 	RwError		err;
 	int			n = 0;
 	ListCell   *lc;
@@ -105,49 +135,69 @@ open_scan(ForeignScanState *node, RwScanState *st)
 	pfree(quals);
 }
 
+/* The range table entry a plan scans: a count's is the one relation it counts. */
+static RangeTblEntry *
+scan_rte(ForeignScan *plan, EState *estate)
+{
+	Index		rtindex = plan->scan.scanrelid;
+
+	if (rtindex == 0)
+#if PG_VERSION_NUM >= 160000
+		rtindex = bms_next_member(plan->fs_base_relids, -1);
+#else
+		rtindex = bms_next_member(plan->fs_relids, -1);
+#endif
+	return exec_rt_fetch(rtindex, estate);
+}
+
+/*
+ * The role whose user mapping and secrets a scan uses, as in postgres_fdw:
+ * the one the table's permissions are checked as (a view's owner), else the
+ * current user.
+ */
+static Oid
+scan_user(ForeignScan *plan, RangeTblEntry *rte)
+{
+	Oid			userid;
+
+#if PG_VERSION_NUM >= 160000
+	userid = plan->checkAsUser;
+#else
+	userid = rte->checkAsUser;
+#endif
+	return OidIsValid(userid) ? userid : GetUserId();
+}
+
 void
 redisBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
-	Relation	rel = node->ss.ss_currentRelation;
-	TupleDesc	tupdesc = RelationGetDescr(rel);
+	RangeTblEntry *rte;
 	RwScanState *st;
-	ListCell   *lc;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
-	st = palloc0(sizeof(RwScanState));
-	rw_get_table_options(RelationGetRelid(rel), scan_user(node), &st->opts);
-	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
-	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
-
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		st->is_json[c] = rw_column_is_json(st->opts.spec.src_type, c);
-	foreach(lc, (List *) list_nth(plan->fdw_private, RwScanPrivateAttnos))
+	rte = scan_rte(plan, node->ss.ps.state);
+	st = create_scan(rte->relid, scan_user(plan, rte));
+	if (intVal(list_nth(plan->fdw_private, RwScanPrivateCount)))
 	{
-		int			attno = lfirst_int(lc);
-
-		for (int i = 0; i < tupdesc->natts; i++)
-			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
-				st->opts.spec.want[st->attmap[i]] = 1;
+		/* One bigint attribute, the count: column 0 of the core's one row. */
+		st->opts.spec.count_only = 1;
+		st->natts = 1;
+		st->attmap = palloc(sizeof(int));
+		st->attmap[0] = 0;
 	}
-	st->opts.spec.conn_key = rw_connection_key(&st->opts);
-
+	else
+		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
+					list_nth(plan->fdw_private, RwScanPrivateAttnos));
+	st->opts.spec.limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
 	st->params = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
 
-	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
-										ALLOCSET_SMALL_SIZES);
-	rw_python_start();
 	/* Parameters' values may not exist yet (a nested loop's): open at the first row then. */
 	if (st->params == NIL)
-		open_scan(node, st);
-
-	/* However the query ends, the core's scan (and its socket) goes with it. */
-	st->release.func = release_scan;
-	st->release.arg = st;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->release);
+		open_scan(st, NULL);
 	node->fdw_state = st;
 }
 
@@ -175,24 +225,47 @@ row_context(void *arg)
 	errcontext("Redis key \"%s\" read through foreign table \"%s\"", shown, st->opts.relname);
 }
 
-TupleTableSlot *
-redisIterateForeignScan(ForeignScanState *node)
+/* A count_only scan's answer is not its one row: never take it for a count. */
+static void
+count_missing(RwScanState *st)
 {
-	RwScanState *st = (RwScanState *) node->fdw_state;
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-	TupleDesc	tupdesc = slot->tts_tupleDescriptor;
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("redis_wrapper: the count of foreign table \"%s\" is not one row",
+					st->opts.relname)));
+}
+
+/* A count_only scan's one row: its count, decimal text in column 0, as bigint. */
+static Datum
+count_datum(RwScanState *st)
+{
+	if (st->counted || st->row[0].len < 0)
+		count_missing(st);
+	st->counted = true;
+	return Int64GetDatum(pg_strtoint64(st->batch.base + st->row[0].off));
+}
+
+/*
+ * The next row's attributes into values and isnull (st->natts of each); false
+ * after the last row.  Text Datums point into the core's batch, valid until
+ * the next call; jsonb ones are allocated in the row's own context.
+ */
+bool
+rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
+{
 	ErrorContextCallback context;
 	MemoryContext old;
 
-	ExecClearTuple(slot);
-	if (st->scan == NULL)
-		open_scan(node, st);
 	/* Only jsonb Datums are allocated: text ones are the batch's own cells. */
 	MemoryContextReset(st->row_cxt);
 	while (!st->fetched || st->next_row >= st->batch.nrows)
 	{
 		if (st->fetched && st->batch.done)
-			return slot;
+		{
+			if (st->opts.spec.count_only && !st->counted)
+				count_missing(st);
+			return false;
+		}
 		fetch_batch(st);
 	}
 	st->row = st->batch.cells + st->next_row * RW_CELLS_PER_ROW;
@@ -203,16 +276,32 @@ redisIterateForeignScan(ForeignScanState *node)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 	old = MemoryContextSwitchTo(st->row_cxt);
-	for (int i = 0; i < tupdesc->natts; i++)
+	for (int i = 0; i < st->natts; i++)
 	{
 		int			col = st->attmap[i];
 
-		slot->tts_isnull[i] = col < 0 || st->row[col].len < 0;
-		slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 :
-			rw_cell_datum(st->batch.base, &st->row[col], st->is_json[col]);
+		isnull[i] = col < 0 || st->row[col].len < 0;
+		if (st->opts.spec.count_only)
+			values[i] = count_datum(st);
+		else if (!isnull[i])
+			values[i] = rw_cell_datum(st->batch.base, &st->row[col], st->is_json[col]);
 	}
 	MemoryContextSwitchTo(old);
 	error_context_stack = context.previous;
+	return true;
+}
+
+TupleTableSlot *
+redisIterateForeignScan(ForeignScanState *node)
+{
+	RwScanState *st = (RwScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	ExecClearTuple(slot);
+	if (st->scan == NULL)
+		open_scan(st, node->ss.ps.ps_ExprContext);
+	if (!rw_scan_row(st, slot->tts_values, slot->tts_isnull))
+		return slot;
 	return ExecStoreVirtualTuple(slot);
 }
 
@@ -230,6 +319,7 @@ redisReScanForeignScan(ForeignScanState *node)
 	else if (st->scan)
 		rw_scan_rescan(st->scan);
 	st->fetched = false;
+	st->counted = false;
 	st->next_row = 0;
 }
 
@@ -246,11 +336,36 @@ void
 redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	int			limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 
 	ExplainPropertyText("Redis Source",
 						strVal(list_nth(plan->fdw_private, RwScanPrivateSource)), es);
-	/* What Redis is asked (rw_plan's words, never a secret), when it serves a clause */
-	if (list_nth(plan->fdw_private, RwScanPrivateQuals) != NIL)
+	/* What Redis is asked (rw_plan's words, never a secret), when it is not a plain scan */
+	if (list_nth(plan->fdw_private, RwScanPrivateQuals) != NIL ||
+		intVal(list_nth(plan->fdw_private, RwScanPrivateCount)))
 		ExplainPropertyText("Redis Command",
 							strVal(list_nth(plan->fdw_private, RwScanPrivateCommand)), es);
+	if (limit > 0)
+		ExplainPropertyInteger("Redis Limit", NULL, limit, es);
+}
+
+/*
+ * A whole scan of rel for ANALYZE, all its columns, open: with the current
+ * user's options (ANALYZE runs as the table's owner).  rw_scan_row gives its
+ * rows, rw_scan_end releases it (as does the end of the current memory context).
+ */
+RwScanState *
+rw_scan_table(Relation rel)
+{
+	RwScanState *st = create_scan(RelationGetRelid(rel), GetUserId());
+
+	map_columns(st, RelationGetDescr(rel), list_make1_int(0));
+	open_scan(st, NULL);
+	return st;
+}
+
+void
+rw_scan_end(RwScanState *st)
+{
+	release_scan(st);
 }
