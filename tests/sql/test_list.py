@@ -36,7 +36,7 @@ def test_limit_stops_early_and_the_backend_goes_on(db, r):
     r.rpush('big', *range(50_000))
     t = table(db, 'l_limit', 'list', 'big')
     assert rows(db, 'select element from %s limit 3' % t) == [('0',), ('1',), ('2',)]
-    assert rows(db, 'select count(*) from %s' % t) == [(50_000,)]
+    assert rows(db, 'select count(element) from %s' % t) == [(50_000,)]   # a whole scan, not LLEN
 
 
 def test_rescan_as_inner_side_of_a_nested_loop(db, r):

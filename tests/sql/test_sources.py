@@ -110,7 +110,7 @@ def test_some_columns_only(db, r):
     t = table(db, 'c_items', 'multi_list', 'p:*', columns='items jsonb, key text')
     assert rows(db, 'select * from %s' % t) == [(['x'], 'p:1')]
     t = table(db, 'c_none', 'hash', 'h', columns='')
-    assert rows(db, 'select count(*) from %s' % t) == [(2,)]
+    assert rows(db, 'select from %s' % t) == [(), ()]
 
 
 @pytest.mark.parametrize('columns,error', [
