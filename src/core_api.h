@@ -48,7 +48,7 @@ typedef struct RwError
 } RwError;
 
 /*
- * The source types are defined by the core (core/sources.pxi); the C side
+ * The source types are defined by the core (core/sources/registry.pxi); the C side
  * learns their names and columns from rw_source() and nothing else of them.
  */
 typedef enum RwColumnKind
