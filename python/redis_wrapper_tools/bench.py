@@ -195,8 +195,8 @@ def report(results, limit1, start_ms, out):
 
 
 # Issue 11's lookups: (case, SQL, the equivalent Redis command, its right rows,
-# target in ms, whether the scan pushes it yet).  count(*) and LIMIT are not
-# pushed yet: they are full scans, measured against their targets all the same.
+# target in ms, whether EXPLAIN shows a Redis Command for it).  A LIMIT shows as
+# "Redis Limit" instead: the scan asks LRANGE 0 9.
 LOOKUP_ROUNDS = 20
 LOOKUPS = [
     ("multi_hash key = 'h:500'", "select items from redis.bench_multi_hash where key = 'h:500'",
@@ -206,7 +206,7 @@ LOOKUPS = [
     ("set element = 'member-7'", "select element from redis.bench_set where element = 'member-7'",
      ('SMISMEMBER', 'b:set', 'member-7'), [('member-7',)], 0.3, True),
     ('count(*) of the 1M list', 'select count(*) from redis.bench_list',
-     ('LLEN', 'b:list'), [(MILLION,)], 0.3, False),
+     ('LLEN', 'b:list'), [(MILLION,)], 0.3, True),
     ('1M list limit 10', 'select * from redis.bench_list limit 10',
      ('LRANGE', 'b:list', '0', '9'), [('element-%d' % i,) for i in range(10)], 0.5, False),
 ]
@@ -254,6 +254,7 @@ def lookups(conn, client, out):
                      median_ms(lambda: client.execute_command(*command)), ' '.join(command),
                      target, pushes, redis_command(explain(conn, sql))))
 
+    conn.execute('analyze redis.bench_hash')         # its size makes the lookup join worth it
     conn.execute("create table bench_local as select 'field-' || (i * 997) as k "
                  "from generate_series(0, %d) i" % (JOIN_ROWS - 1))
     conn.execute('analyze bench_local')
@@ -295,7 +296,7 @@ def lookup_report(rows, plans, pg_trip, out):
             missed.append(case)
         if pushes and pushed is None:
             unpushed.append(case)
-        shown = pushed if pushed else 'no (%s)' % ('expected!' if pushes else 'full scan: not pushed yet')
+        shown = pushed if pushed else 'no (%s)' % ('expected!' if pushes else 'no Redis Command: see Redis Limit')
         print('%-30s %7.2fms %7.2fms %-28s %6.1fms %4s  %s' % (
             case, ours, raw, command, target, 'yes' if met else 'NO', shown), file=out)
     for case, plan in plans:
