@@ -61,7 +61,7 @@ forget_stale(void)
 	while ((entry = hash_seq_search(&scan)) != NULL)
 		if (entry->stale)
 		{
-			rw_pool_invalidate(entry->key, 0);
+			rw_pool_invalidate(entry->key);
 			entry->stale = false;
 		}
 }
@@ -193,7 +193,7 @@ disconnect(Oid serverid)
 		if (!OidIsValid(serverid) || entry->owner.serverid == serverid)
 		{
 			closed |= rw_pool_describe(entry->key, where, sizeof(where)) != 0;
-			rw_pool_invalidate(entry->key, 0);
+			rw_pool_invalidate(entry->key);
 		}
 	return closed;
 }

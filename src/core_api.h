@@ -204,7 +204,7 @@ extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
 extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
 extern void rw_scan_rescan(void *scan);
 extern void rw_scan_close(void *scan);
-extern void rw_pool_invalidate(uint64_t key, int all_keys);
+extern void rw_pool_invalidate(uint64_t key);
 extern int	rw_pool_describe(uint64_t key, char *where, size_t size);
 
 #endif							/* REDIS_WRAPPER_CORE_API_H */

@@ -107,8 +107,7 @@ cdef public void rw_scan_close(void *handle) noexcept with gil:
     Py_DECREF(<object> handle)
 
 
-cdef public void rw_pool_invalidate(uint64_t key, int all_keys) noexcept with gil:
-    # all_keys is never set by the C side (every key is invalidated by name).
+cdef public void rw_pool_invalidate(uint64_t key) noexcept with gil:
     pool_invalidate(key)
 
 
