@@ -42,6 +42,16 @@ def testdb(pg, redis_server):
 
 
 @pytest.fixture
+def off(pg, testdb):
+    """A second connection to the test database, with pushdown off: what every
+    pushed query must agree with."""
+    conn = pg.connect(testdb)
+    conn.execute('set redis_wrapper.pushdown = off')
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
 def own_redis():
     """A redis-server of the test's own, for tests that restart, reconfigure or break it."""
     server = Redis().start()

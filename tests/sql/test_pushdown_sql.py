@@ -61,15 +61,6 @@ def data(pg, testdb, redis_server):
     return TABLES
 
 
-@pytest.fixture
-def off(pg, testdb):
-    """A second connection, with pushdown off."""
-    conn = pg.connect(testdb)
-    conn.execute('set redis_wrapper.pushdown = off')
-    yield conn
-    conn.close()
-
-
 def result(conn, sql, args=None, prepare=None):
     return sorted(conn.execute(sql, args, prepare=prepare).fetchall(), key=repr)
 

@@ -50,15 +50,6 @@ def data(db, r):
             'u_mlist': N, 'u_mhash': N // 3}
 
 
-@pytest.fixture
-def off(pg, testdb):
-    """A second connection, with pushdown off."""
-    conn = pg.connect(testdb)
-    conn.execute('set redis_wrapper.pushdown = off')
-    yield conn
-    conn.close()
-
-
 def plan_of(db, sql):
     return '\n'.join(r[0] for r in db.execute('explain (verbose) ' + sql).fetchall())
 
