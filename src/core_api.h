@@ -54,7 +54,10 @@ typedef struct RwError
 typedef enum RwColumnKind
 {
 	RW_KIND_TEXT = 0,			/* a Redis string: text */
-	RW_KIND_ITEMS				/* a list of strings, or of pairs: jsonb */
+	RW_KIND_ITEMS,				/* a list of strings, or of pairs: jsonb */
+	RW_KIND_INT8,				/* a whole number, as decimal text: bigint */
+	RW_KIND_FLOAT8				/* a number as Redis writes a score ("1.5", "inf",
+								 * "-inf"): double precision */
 } RwColumnKind;
 
 /* Every source type yields at most two logical columns. */
@@ -204,6 +207,16 @@ extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
 extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
 extern void rw_scan_rescan(void *scan);
 extern void rw_scan_close(void *scan);
+
+/* What a scan has cost so far, for EXPLAIN ANALYZE. */
+typedef struct RwScanStats
+{
+	int64_t		round_trips;	/* waits for a reply that found one */
+	int64_t		commands;		/* commands sent */
+	int64_t		bytes_received;
+	int64_t		keys;			/* keys read (a pattern's, or the table's) */
+} RwScanStats;
+extern void rw_scan_stats(void *scan, RwScanStats *stats);
 extern void rw_pool_invalidate(uint64_t key);
 extern int	rw_pool_describe(uint64_t key, char *where, size_t size);
 

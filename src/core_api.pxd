@@ -30,6 +30,8 @@ cdef extern from "core_api.h":
     ctypedef enum RwColumnKind:
         RW_KIND_TEXT
         RW_KIND_ITEMS
+        RW_KIND_INT8
+        RW_KIND_FLOAT8
     enum:
         RW_MAX_COLUMNS
         RW_FETCH_DEFAULT
@@ -108,5 +110,11 @@ cdef extern from "core_api.h":
         const RwCell *cells
         int64_t nrows
         int done
+
+    ctypedef struct RwScanStats:
+        int64_t round_trips
+        int64_t commands
+        int64_t bytes_received
+        int64_t keys
 
     ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil

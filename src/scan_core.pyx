@@ -17,6 +17,7 @@ lookups); the planner; the scan; the module's Python API."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
+from libc.string cimport memset
 from libc.stdint cimport uint64_t, int32_t
 
 from core_api cimport *
@@ -105,6 +106,10 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
 cdef public void rw_scan_close(void *handle) noexcept with gil:
     (<Scan> handle).close()
     Py_DECREF(<object> handle)
+
+
+cdef public void rw_scan_stats(void *handle, RwScanStats *stats) noexcept with gil:
+    memset(stats, 0, sizeof(RwScanStats))      # counted by the connection: to come
 
 
 cdef public void rw_pool_invalidate(uint64_t key) noexcept with gil:
