@@ -15,6 +15,7 @@
 #include "foreign/foreign.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -171,7 +172,13 @@ redis_wrapper_get_connections(PG_FUNCTION_ARGS)
 		user = OidIsValid(role) ? GetUserNameFromId(role, true) : "public";
 		values[1] = user ? CStringGetTextDatum(user) : (Datum) 0;
 		nulls[1] = user == NULL;
-		values[2] = CStringGetTextDatum(where);
+		/*
+		 * The address may come from a Vault secret of a view's owner: shown
+		 * only to whom pg_user_mappings would show the mapping's options.
+		 */
+		nulls[2] = !(superuser() || role == GetUserId() ||
+					 (!OidIsValid(role) && server && has_privs_of_role(GetUserId(), server->owner)));
+		values[2] = nulls[2] ? (Datum) 0 : CStringGetTextDatum(where);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
 	PG_RETURN_VOID();

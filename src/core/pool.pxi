@@ -29,6 +29,7 @@ cdef Connection pool_acquire(object key, object node, tuple identity, Url url, T
     c.transport.url = c.session.url = url
     c.transport.tls = tls
     c.session.user, c.session.password, c.transport.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
+    c.session.must_prove = identity[6]
     return c
 
 

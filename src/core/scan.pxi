@@ -5,7 +5,7 @@
 cdef class Scan:
     cdef Url url
     cdef TlsOptions tls
-    cdef tuple identity             # (URL, user, password, timeouts, TLS options)
+    cdef tuple identity             # (URL, user, password, timeouts, TLS options, password_required)
     cdef uint64_t conn_key
     cdef int src_type
     cdef bytes key
@@ -34,7 +34,8 @@ cdef class Scan:
         password = spec.password if spec.password != NULL else self.url.password
         check_identity(self.url, user, password, spec.password_required != 0)
         self.identity = (url, user, password,
-                         spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity())
+                         spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity(),
+                         spec.password_required != 0)
         self.conn_key = spec.conn_key
         self.fault = spec.fault if spec.fault != NULL else b""
         self.rows = Rows()

@@ -2,6 +2,8 @@
 # uses.  The handshake is queued as the connection's first commands, and its
 # replies go to the Session as their sink.  (Later: HELLO, READONLY.)
 
+import os
+
 cdef int check_identity(Url url, bytes user, bytes password, bint password_required) except -1:
     """Refuse to connect as someone the options did not name, or, for a role that
     must authenticate (password_required, from the C side), without a password or
@@ -25,10 +27,23 @@ cdef int check_identity(Url url, bytes user, bytes password, bint password_requi
 cdef class Session(Sink):
     cdef Url url
     cdef bytes user, password       # None when not set
+    cdef bint must_prove            # password_required: the password must matter
 
     cdef int queue(self, Target target) except -1:
-        """Queue AUTH [user] password when a password is set, and SELECT db."""
+        """Queue AUTH [user] password when a password is set, and SELECT db.
+
+        Sending a password is not yet being checked by one: Redis accepts any
+        password for a user with nopass (the default user of a Redis without
+        requirepass).  Where the password must matter (postgres_fdw checks
+        PQconnectionUsedPassword), AUTH with a random wrong password goes
+        first, in the same round trip, and must be refused."""
         cdef CommandWriter w
+        if self.must_prove:
+            w = target.command(T_AUTH_PROBE)
+            w.arg(b"AUTH")
+            w.arg(self.user if self.user is not None else b"default")
+            w.arg(os.urandom(16).hex().encode())
+            w.end()
         if self.password is not None:
             w = target.command(T_AUTH)
             w.arg(b"AUTH")
@@ -45,17 +60,26 @@ cdef class Session(Sink):
 
     # The handshake's replies: a status each, or an error.
     cdef str what(self, int tag):
-        return "AUTH" if tag == T_AUTH else "SELECT"
+        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "SELECT"
 
     cdef str where(self):
         return self.url.where()
 
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if tag == T_AUTH_PROBE:
+            if kind == REDIS_REPLY_ERROR:
+                return 0                # refused, as it must be
+            who = ('user "%s"' % shown(self.user)) if self.user is not None else 'the default user'
+            raise CoreError(RW_ERR_PRIVILEGE, "password is required",
+                            detail="Redis at %s accepts any password for %s (nopass), so no password is checked."
+                                   % (self.url.where(), who),
+                            hint="Give the Redis user a password; a superuser may instead set "
+                                 "password_required 'false' on the user mapping.")
         if kind != REDIS_REPLY_ERROR:
             return 0
         msg = p[:n].decode('utf-8', 'replace')
         if tag == T_AUTH:
-            who = ('user "%s"' % self.user.decode('utf-8', 'replace')) if self.user is not None else 'the default user'
+            who = ('user "%s"' % shown(self.user)) if self.user is not None else 'the default user'
             raise CoreError(RW_ERR_AUTH, "Redis at %s refused authentication for %s: %s"
                             % (self.url.where(), who, msg),
                             hint="Check the password in the connection URL or user mapping.")

@@ -5,7 +5,8 @@
 # tells the sink what command the reply answers.
 
 cdef enum Tag:
-    T_AUTH = 1      # the handshake (session.pxi)
+    T_AUTH_PROBE = 1    # the handshake (session.pxi): a wrong password first,
+    T_AUTH              # then the real one
     T_SELECT
     T_TYPE          # TYPE key, checked in the same round trip as the first fetch
     T_FETCH         # a fetch from the table's key
