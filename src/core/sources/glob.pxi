@@ -14,33 +14,32 @@ cdef bint glob_simple(bytes pattern):
 
 
 cdef bint glob_match(const char *p, Py_ssize_t plen, const char *s, Py_ssize_t slen) noexcept:
-    """Whether s matches the simple pattern p, as Redis's stringmatchlen decides."""
-    cdef Py_ssize_t i
-    while plen > 0:
-        if p[0] == b'*':
-            while plen > 1 and p[1] == b'*':
-                p += 1
-                plen -= 1
-            if plen == 1:
-                return True
-            for i in range(slen + 1):
-                if glob_match(p + 1, plen - 1, s + i, slen - i):
-                    return True
+    """Whether s matches the simple pattern p, as Redis's stringmatchlen decides.
+
+    In at most plen * slen steps: after a mismatch only the latest * takes
+    one more byte (trying every split at every * would be exponential in the
+    number of stars, and a key is the user's to choose)."""
+    cdef Py_ssize_t pi = 0, si = 0, star = -1, resume = 0, width
+    cdef char want
+    while si < slen:
+        if pi < plen and p[pi] == b'*':
+            star, resume = pi, si
+            pi += 1
+            continue
+        if pi < plen:
+            width = 2 if p[pi] == b'\\' and pi + 1 < plen else 1
+            want = p[pi + width - 1]
+            if (width == 1 and want == b'?') or want == s[si]:
+                pi += width
+                si += 1
+                continue
+        if star < 0:
             return False
-        if slen == 0:
-            return False
-        if p[0] == b'\\' and plen >= 2:
-            p += 1
-            plen -= 1
-            if p[0] != s[0]:
-                return False
-        elif p[0] != b'?' and p[0] != s[0]:
-            return False
-        s += 1
-        slen -= 1
-        p += 1
-        plen -= 1
-    return slen == 0
+        resume += 1                     # the latest * takes one more byte
+        pi, si = star + 1, resume
+    while pi < plen and p[pi] == b'*':
+        pi += 1
+    return pi == plen
 
 
 cdef bint glob_matches(bytes pattern, bytes s):
