@@ -7,7 +7,7 @@
  *   col = v, v = col, col IN (...), col = ANY(array)   texteq, deterministic collation
  *   col LIKE 'prefix%'                                  textlike, deterministic collation
  *   col < v, <=, >, >= (and commuted)                   text_lt..., the C collation (byte order)
- *   the same, but LIKE, on a bigint column              int8eq..., int84 and int82 ones
+ *   =, IN, <, <=, >, >= on a bigint column              int8eq..., int84 and int82 ones
  *   the same on a double precision column               float8eq..., float84 ones
  *
  * where col is a column of the foreign table and v is computable once per
@@ -21,12 +21,12 @@
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "utils/array.h"
-#include "common/shortest_dec.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgroids.h"
