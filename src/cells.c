@@ -1,14 +1,19 @@
 /*
- * Datums from the core's row cells (core_api.h), without going through text
- * parsing: a text Datum is the cell itself (the core left room for its
- * varlena header), and a jsonb one is built from the items list directly.
- * Redis holds bytes, PostgreSQL text: every string is checked against the
- * database encoding first (which also rejects NUL bytes).
+ * Datums from the core's row cells (core_api.h), without going through SQL
+ * input functions: a text Datum is the cell itself (the core left room for
+ * its varlena header), a jsonb one is built from the items list directly, and
+ * a bigint or double precision one is parsed from its decimal text.  Redis
+ * holds bytes, PostgreSQL text: every string is checked against the database
+ * encoding first (which also rejects NUL bytes).
  */
 #include "redis_wrapper.h"
 
+#include <ctype.h>
+#include <math.h>
+
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -173,10 +178,85 @@ items_datum(const char *p)
 	return JsonbPGetDatum(JsonbValueToJsonb(&result));
 }
 
-Datum
-rw_cell_datum(char *base, const RwCell *cell, bool json)
+/*
+ * A number cell that is not one: an error showing the text escaped (the row's
+ * key is in the error context), never a wrong number.
+ */
+static void
+bad_number(const char *p, int64 len, const char *type, bool out_of_range)
 {
-	if (json)
-		check_size(cell->len);
-	return json ? items_datum(base + cell->off) : text_datum(base + cell->off, cell->len);
+	char	   *shown = rw_shown(p, len, RW_SHOWN_KEY_MAX);
+
+	if (out_of_range)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value \"%s\" is out of range for type %s", shown, type)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type %s: \"%s\"", type, shown)));
+}
+
+/* A whole number as Redis writes one: an optional minus sign, then digits. */
+static Datum
+int8_datum(const char *p, int64 len)
+{
+	char	   *end;
+	int64		value;
+
+	/* strtoi64 alone would also skip spaces and take a plus sign */
+	if (len == 0 || !(isdigit((unsigned char) p[0]) || p[0] == '-'))
+		bad_number(p, len, "bigint", false);
+	errno = 0;
+	value = strtoi64(p, &end, 10);
+	if (end != p + len)
+		bad_number(p, len, "bigint", false);
+	if (errno == ERANGE)
+		bad_number(p, len, "bigint", true);
+	return Int64GetDatum(value);
+}
+
+/*
+ * A score as Redis writes one: decimal ("1.5", "-0", "1e+20") or an infinity
+ * ("inf", "-inf", "+inf").  strtod alone would also take "nan", hexadecimal
+ * and leading spaces: only the characters of decimal notation may reach it.
+ */
+static Datum
+float8_datum(const char *p, int64 len)
+{
+	const char *unsigned_part = p + (len > 0 && (p[0] == '-' || p[0] == '+'));
+	char	   *end;
+	double		value;
+
+	if (strcmp(unsigned_part, "inf") == 0 && unsigned_part + 3 == p + len)
+		return Float8GetDatum(p[0] == '-' ? -get_float8_infinity() : get_float8_infinity());
+	if (len == 0 || strspn(p, "0123456789.eE+-") != len)
+		bad_number(p, len, "double precision", false);
+	errno = 0;
+	value = strtod(p, &end);
+	if (end != p + len)
+		bad_number(p, len, "double precision", false);
+	/* as float8in: an overflow, or an underflow to zero, is out of range; a denormal is not */
+	if (errno == ERANGE && (value == 0.0 || isinf(value)))
+		bad_number(p, len, "double precision", true);
+	return Float8GetDatum(value);
+}
+
+/* The Datum of a cell of kind (RwColumnKind); len >= 0, a NULL is the caller's. */
+Datum
+rw_cell_datum(char *base, const RwCell *cell, int kind)
+{
+	char	   *p = base + cell->off;
+
+	switch (kind)
+	{
+		case RW_KIND_ITEMS:
+			check_size(cell->len);
+			return items_datum(p);
+		case RW_KIND_INT8:
+			return int8_datum(p, cell->len);
+		case RW_KIND_FLOAT8:
+			return float8_datum(p, cell->len);
+		default:
+			return text_datum(p, cell->len);
+	}
 }

@@ -24,7 +24,17 @@ extern Datum redis_fdw_handler(PG_FUNCTION_ARGS);
 static Oid
 kind_type(int kind)
 {
-	return kind == RW_KIND_ITEMS ? JSONBOID : TEXTOID;
+	switch (kind)
+	{
+		case RW_KIND_ITEMS:
+			return JSONBOID;
+		case RW_KIND_INT8:
+			return INT8OID;
+		case RW_KIND_FLOAT8:
+			return FLOAT8OID;
+		default:
+			return TEXTOID;
+	}
 }
 
 /* The core's source type i, or NULL past the last. */
@@ -35,10 +45,11 @@ rw_source_info(int i)
 	return rw_source(i);
 }
 
-bool
-rw_column_is_json(int src_type, int column)
+/* The RwColumnKind of a source type's logical column. */
+int
+rw_column_kind(int src_type, int column)
 {
-	return rw_source_info(src_type)->columns[column].kind == RW_KIND_ITEMS;
+	return rw_source_info(src_type)->columns[column].kind;
 }
 
 static char *

@@ -328,8 +328,9 @@ qual_private(RwClause *c, List **exprs)
 		param = list_length(*exprs);
 		*exprs = lappend(*exprs, c->param);
 	}
-	return list_make5(makeInteger(c->column), makeInteger(c->op), makeInteger(param),
-					  makeInteger(c->is_array), c->values);
+	return lappend(list_make5(makeInteger(c->column), makeInteger(c->op), makeInteger(param),
+							  makeInteger(c->is_array), c->values),
+				   makeInteger(c->type));
 }
 
 /*

@@ -1,28 +1,34 @@
 /*
  * Restriction clauses as plain data (RwQual): only PostgreSQL facts, stated
- * exactly.  A clause is offered when its meaning is a set of strings the
- * column's value must be in, or a prefix it must start with, with no
- * collation subtleties:
+ * exactly.  A clause is offered when its meaning is a set of values the
+ * column's value must be in, a bound it must keep, or a prefix it must start
+ * with, with no collation subtleties:
  *
  *   col = v, v = col, col IN (...), col = ANY(array)   texteq, deterministic collation
  *   col LIKE 'prefix%'                                  textlike, deterministic collation
  *   col < v, <=, >, >= (and commuted)                   text_lt..., the C collation (byte order)
+ *   =, IN, <, <=, >, >= on a bigint column              int8eq..., int84 and int82 ones
+ *   the same on a double precision column               float8eq..., float84 ones
  *
- * where col is a text column of the foreign table and v is computable once per
+ * where col is a column of the foreign table and v is computable once per
  * scan: no Var of the foreign table, nothing volatile, no subplan (a Const, a
- * Param, or, for a join clause, the outer relation's columns).  Which of them
- * Redis serves is the core's business.
+ * Param, or, for a join clause, the outer relation's columns).  BETWEEN is
+ * two such clauses.  Values are text: a number as int8out or float8out
+ * (shortest exact) would write it.  Which of them Redis serves is the core's
+ * business.
  */
 #include "redis_wrapper.h"
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
@@ -44,27 +50,42 @@ is_byte_order(Oid collid)
 	return collid == C_COLLATION_OID || collid == POSIX_COLLATION_OID;
 }
 
-/* The RwOperator of a text operator's function under collid, or -1. */
+/*
+ * The comparison functions offered, each row by RwOperator (=, <, <=, >, >=):
+ * text's first, then those whose one side is bigint or double precision and
+ * the other a value of its family that PostgreSQL compares exactly as such.
+ */
+static const Oid comparisons[][RW_OP_GE + 1] = {
+	{F_TEXTEQ, F_TEXT_LT, F_TEXT_LE, F_TEXT_GT, F_TEXT_GE},
+	{F_INT8EQ, F_INT8LT, F_INT8LE, F_INT8GT, F_INT8GE},
+	{F_INT84EQ, F_INT84LT, F_INT84LE, F_INT84GT, F_INT84GE},
+	{F_INT48EQ, F_INT48LT, F_INT48LE, F_INT48GT, F_INT48GE},
+	{F_INT82EQ, F_INT82LT, F_INT82LE, F_INT82GT, F_INT82GE},
+	{F_INT28EQ, F_INT28LT, F_INT28LE, F_INT28GT, F_INT28GE},
+	{F_FLOAT8EQ, F_FLOAT8LT, F_FLOAT8LE, F_FLOAT8GT, F_FLOAT8GE},
+	{F_FLOAT84EQ, F_FLOAT84LT, F_FLOAT84LE, F_FLOAT84GT, F_FLOAT84GE},
+	{F_FLOAT48EQ, F_FLOAT48LT, F_FLOAT48LE, F_FLOAT48GT, F_FLOAT48GE},
+};
+
+/* The RwOperator of an operator's function under collid, or -1. */
 static int
 operator_of(Oid opno, Oid collid)
 {
-	switch (get_opcode(opno))
-	{
-		case F_TEXTEQ:
-			return is_deterministic(collid) ? RW_OP_EQ : -1;
-		case F_TEXTLIKE:
-			return is_deterministic(collid) ? RW_OP_PREFIX : -1;
-		case F_TEXT_LT:
-			return is_byte_order(collid) ? RW_OP_LT : -1;
-		case F_TEXT_LE:
-			return is_byte_order(collid) ? RW_OP_LE : -1;
-		case F_TEXT_GT:
-			return is_byte_order(collid) ? RW_OP_GT : -1;
-		case F_TEXT_GE:
-			return is_byte_order(collid) ? RW_OP_GE : -1;
-		default:
-			return -1;
-	}
+	Oid			func = get_opcode(opno);
+
+	if (func == F_TEXTLIKE)
+		return is_deterministic(collid) ? RW_OP_PREFIX : -1;
+	for (int row = 0; row < lengthof(comparisons); row++)
+		for (int op = RW_OP_EQ; op <= RW_OP_GE; op++)
+			if (comparisons[row][op] == func)
+			{
+				if (row > 0)
+					return op;	/* numbers: no collation */
+				if (op == RW_OP_EQ)
+					return is_deterministic(collid) ? op : -1;
+				return is_byte_order(collid) ? op : -1;
+			}
+	return -1;
 }
 
 /* v op col is col commuted(op) v. */
@@ -86,9 +107,9 @@ commuted(int op)
 	}
 }
 
-/* The logical column that e, a text column of the foreign table, is; or -1. */
+/* The logical column that e, a column of type of the foreign table, is; or -1. */
 static int
-column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e)
+column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e, Oid type)
 {
 	Var		   *var;
 
@@ -98,7 +119,7 @@ column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e)
 	if (!e || !IsA(e, Var))
 		return -1;
 	var = (Var *) e;
-	if (var->varno != baserel->relid || var->varlevelsup != 0 || var->vartype != TEXTOID ||
+	if (var->varno != baserel->relid || var->varlevelsup != 0 || var->vartype != type ||
 		var->varattno <= 0 || var->varattno > cols->natts)
 		return -1;
 	return cols->attmap[var->varattno - 1];
@@ -138,44 +159,140 @@ like_prefix(const char *pattern)
 	return NULL;
 }
 
-static int
-compare_strings(const ListCell *a, const ListCell *b)
+/*
+ * How a qual's values are compared and written: as text (of text or of a
+ * binary-compatible type), or as the int8 or float8 their type widens to
+ * exactly (as the cross-type operators compare them).
+ */
+typedef enum ValueForm
 {
-	return strcmp(strVal(lfirst(a)), strVal(lfirst(b)));
+	VALUE_TEXT,
+	VALUE_INT8,
+	VALUE_FLOAT8
+} ValueForm;
+
+static ValueForm
+value_form(Oid type)
+{
+	switch (type)
+	{
+		case INT8OID:
+		case INT4OID:
+		case INT2OID:
+			return VALUE_INT8;
+		case FLOAT8OID:
+		case FLOAT4OID:
+			return VALUE_FLOAT8;
+		default:
+			return VALUE_TEXT;
+	}
+}
+
+/* A float8 value, -0 as 0: equal for PostgreSQL and Redis, and then not a duplicate. */
+static Datum
+float_value(float8 f)
+{
+	return Float8GetDatum(f == 0 ? 0.0 : f);
+}
+
+/* A value of type as a Datum of its form: int8, float8 or a C string. */
+static Datum
+value_of(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT8OID:
+			return value;
+		case INT4OID:
+			return Int64GetDatum(DatumGetInt32(value));
+		case INT2OID:
+			return Int64GetDatum(DatumGetInt16(value));
+		case FLOAT8OID:
+			return float_value(DatumGetFloat8(value));
+		case FLOAT4OID:
+			return float_value(DatumGetFloat4(value));
+		default:
+			return CStringGetDatum(TextDatumGetCString(value));
+	}
+}
+
+/* qsort_arg's comparison of values of the form *arg: bytes, or numbers as PostgreSQL orders them. */
+static int
+compare_values(const void *a, const void *b, void *arg)
+{
+	Datum		x = *(const Datum *) a;
+	Datum		y = *(const Datum *) b;
+
+	switch (*(const ValueForm *) arg)
+	{
+		case VALUE_INT8:
+			return (DatumGetInt64(x) > DatumGetInt64(y)) - (DatumGetInt64(x) < DatumGetInt64(y));
+		case VALUE_FLOAT8:
+			return float8_cmp_internal(DatumGetFloat8(x), DatumGetFloat8(y));
+		default:
+			return strcmp(DatumGetCString(x), DatumGetCString(y));
+	}
 }
 
 /*
- * The values a text (or text array) Datum stands for, as a list of String:
- * none for NULL, an array's elements without its NULLs (col = NULL matches no
- * row), sorted by bytes and distinct, so the core never sees a duplicate.
+ * A value's text: int8out's, or float8out's shortest exact one ("1.5",
+ * "1e+20", "Infinity", "NaN") whatever extra_float_digits says.
+ */
+static char *
+value_text(Datum value, ValueForm form)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	switch (form)
+	{
+		case VALUE_INT8:
+			return psprintf(INT64_FORMAT, DatumGetInt64(value));
+		case VALUE_FLOAT8:
+			double_to_shortest_decimal_buf(DatumGetFloat8(value), buf);
+			return pstrdup(buf);
+		default:
+			return DatumGetCString(value);
+	}
+}
+
+/*
+ * The values a Datum of type (or an array of them) stands for, as a list of
+ * String: none for NULL, an array's elements without its NULLs (col = NULL
+ * matches no row), distinct and in order (bytes for text, numbers' own),
+ * so the core never sees a duplicate.
  */
 List *
-rw_qual_values(Datum value, bool isnull, bool is_array)
+rw_qual_values(Datum value, bool isnull, bool is_array, Oid type)
 {
+	ValueForm	form = value_form(type);
 	List	   *values = NIL;
-	List	   *distinct = NIL;
-	ArrayType  *array;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	ListCell   *lc;
+	Datum	   *elems = &value;
+	bool	   *nulls = &isnull;
+	int			n = 1;
+	int			kept = 0;
 
 	if (isnull)
 		return NIL;
-	if (!is_array)
-		return list_make1(makeString(TextDatumGetCString(value)));
+	if (is_array)
+	{
+		/* of type, or for text of a binary-compatible type: as its own elements */
+		ArrayType  *array = DatumGetArrayTypeP(value);
+		int16		elmlen;
+		bool		elmbyval;
+		char		elmalign;
 
-	/* text[], or an array of a binary-compatible type: the same storage */
-	array = DatumGetArrayTypeP(value);
-	deconstruct_array(array, ARR_ELEMTYPE(array), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		get_typlenbyvalalign(ARR_ELEMTYPE(array), &elmlen, &elmbyval, &elmalign);
+		deconstruct_array(array, ARR_ELEMTYPE(array), elmlen, elmbyval, elmalign,
+						  &elems, &nulls, &n);
+	}
 	for (int i = 0; i < n; i++)
 		if (!nulls[i])
-			values = lappend(values, makeString(TextDatumGetCString(elems[i])));
-	list_sort(values, compare_strings);
-	foreach(lc, values)
-		if (distinct == NIL || strcmp(strVal(llast(distinct)), strVal(lfirst(lc))) != 0)
-			distinct = lappend(distinct, lfirst(lc));
-	return distinct;
+			elems[kept++] = value_of(elems[i], type);
+	qsort_arg(elems, kept, sizeof(Datum), compare_values, &form);
+	for (int i = 0; i < kept; i++)
+		if (i == 0 || compare_values(&elems[i - 1], &elems[i], &form) != 0)
+			values = lappend(values, makeString(value_text(elems[i], form)));
+	return values;
 }
 
 /* values (a list of String) as the RwValues of a qual. */
@@ -208,6 +325,9 @@ rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
 	List	   *args;
 	Expr	   *value;
 	bool		is_array;
+	Oid			opno;
+	Oid			left;
+	Oid			right;
 	int			op;
 
 	if (rinfo->pseudoconstant)
@@ -215,15 +335,16 @@ rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
 	if (IsA(clause, OpExpr))
 	{
 		args = ((OpExpr *) clause)->args;
-		op = operator_of(((OpExpr *) clause)->opno, ((OpExpr *) clause)->inputcollid);
+		opno = ((OpExpr *) clause)->opno;
+		op = operator_of(opno, ((OpExpr *) clause)->inputcollid);
 		is_array = false;
 	}
 	else if (IsA(clause, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) clause)->useOr)
 	{
 		/* col = ANY(array): col IN (...) is this too */
 		args = ((ScalarArrayOpExpr *) clause)->args;
-		op = operator_of(((ScalarArrayOpExpr *) clause)->opno,
-						 ((ScalarArrayOpExpr *) clause)->inputcollid);
+		opno = ((ScalarArrayOpExpr *) clause)->opno;
+		op = operator_of(opno, ((ScalarArrayOpExpr *) clause)->inputcollid);
 		is_array = true;
 		if (op != RW_OP_EQ)
 			return false;
@@ -233,16 +354,20 @@ rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
 	if (op < 0 || list_length(args) != 2)
 		return false;
 
+	/* the column is the side of its own type; the value's is the other's */
+	op_input_types(opno, &left, &right);
 	out->rinfo = rinfo;
 	out->op = op;
 	out->is_array = is_array;
 	out->param = NULL;
 	out->values = NIL;
-	out->column = column_of(baserel, cols, linitial(args));
+	out->column = column_of(baserel, cols, linitial(args), left);
+	out->type = right;
 	value = lsecond(args);
 	if (out->column < 0 && !is_array && op != RW_OP_PREFIX)
 	{
-		out->column = column_of(baserel, cols, lsecond(args));
+		out->column = column_of(baserel, cols, lsecond(args), right);
+		out->type = left;
 		out->op = commuted(op);
 		value = linitial(args);
 	}
@@ -262,7 +387,7 @@ rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
 	}
 	else if (IsA(value, Const))
 		out->values = rw_qual_values(((Const *) value)->constvalue,
-									 ((Const *) value)->constisnull, is_array);
+									 ((Const *) value)->constisnull, is_array, out->type);
 	else
 		out->param = value;
 	return true;

@@ -31,11 +31,11 @@ typedef struct RwTableOptions
 extern void rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts);
 
 /* cells.c */
-extern Datum rw_cell_datum(char *base, const RwCell *cell, bool json);
+extern Datum rw_cell_datum(char *base, const RwCell *cell, int kind);
 
 /* columns.c: the source types (the core's) and the columns each yields */
 extern const RwSourceInfo *rw_source_info(int i);
-extern bool rw_column_is_json(int src_type, int column);
+extern int	rw_column_kind(int src_type, int column);
 extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);
 
@@ -69,6 +69,7 @@ typedef struct RwClause
 	int			column;			/* the logical column */
 	int			op;				/* RwOperator */
 	bool		is_array;		/* the value is an array: col = ANY(value) */
+	Oid			type;			/* the value's type (an array's: its elements') */
 	Expr	   *param;			/* the value, when only the executor knows it */
 	List	   *values;			/* else the values (String), distinct and sorted */
 } RwClause;
@@ -77,7 +78,7 @@ extern bool rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns
 					  RestrictInfo *rinfo, RwClause *out);
 extern List *rw_restriction_clauses(PlannerInfo *root, RelOptInfo *baserel,
 									const RwRelColumns *cols);
-extern List *rw_qual_values(Datum value, bool isnull, bool is_array);
+extern List *rw_qual_values(Datum value, bool isnull, bool is_array, Oid type);
 extern const RwValue *rw_value_array(List *values, int *nvalues);
 
 /*
@@ -104,7 +105,8 @@ enum RwScanQualIndex
 	RwScanQualOp,				/* Integer: RwOperator */
 	RwScanQualParam,			/* Integer: its value's index in fdw_exprs, or -1 */
 	RwScanQualIsArray,			/* Integer: 1 when that value is an array */
-	RwScanQualValues			/* String list: the values, when no param */
+	RwScanQualValues,			/* String list: the values, when no param */
+	RwScanQualType				/* Integer: that value's type (RwClause.type) */
 };
 /*
  * Rough planner figures: a round trip to Redis, and each row crossing it.  A

@@ -29,7 +29,7 @@ struct RwScanState
 	List	   *params;			/* ExprStates of their values the executor computes */
 	int			natts;			/* attributes of the tuples made */
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
-	bool		is_json[RW_MAX_COLUMNS];
+	int			kind[RW_MAX_COLUMNS];	/* each logical column's RwColumnKind */
 	RwBatch		batch;
 	int64		next_row;		/* next row of batch to return */
 	bool		fetched;		/* batch holds the core's latest answer */
@@ -37,7 +37,22 @@ struct RwScanState
 	const RwCell *row;			/* row being converted, for error context */
 	MemoryContext row_cxt;		/* the current row's jsonb Datums */
 	MemoryContextCallback release;
+	bool		opened;			/* a core scan was opened, for EXPLAIN ANALYZE */
+	RwScanStats closed;			/* what the core scans released so far cost */
 };
+
+/* Add what a scan cost to *total. */
+static void
+add_stats(void *scan, RwScanStats *total)
+{
+	RwScanStats stats;
+
+	rw_scan_stats(scan, &stats);
+	total->round_trips += stats.round_trips;
+	total->commands += stats.commands;
+	total->bytes_received += stats.bytes_received;
+	total->keys += stats.keys;
+}
 
 static void
 release_scan(void *arg)
@@ -45,7 +60,11 @@ release_scan(void *arg)
 	RwScanState *st = (RwScanState *) arg;
 
 	if (st->scan)
+	{
+		/* a parameterized rescan reopens: EXPLAIN ANALYZE adds up every scan */
+		add_stats(st->scan, &st->closed);
 		rw_scan_close(st->scan);
+	}
 	st->scan = NULL;
 }
 
@@ -61,7 +80,7 @@ create_scan(Oid relid, Oid userid)
 	rw_get_table_options(relid, userid, &st->opts);
 	st->opts.spec.conn_key = rw_connection_key(&st->opts);
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		st->is_json[c] = rw_column_is_json(st->opts.spec.src_type, c);
+		st->kind[c] = rw_column_kind(st->opts.spec.src_type, c);
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
 	st->release.func = release_scan;
@@ -116,7 +135,8 @@ open_scan(RwScanState *st, ExprContext *econtext)
 			bool		isnull;
 			Datum		value = ExecEvalExpr(list_nth(st->params, param), econtext, &isnull);
 
-			values = rw_qual_values(value, isnull, intVal(list_nth(qual, RwScanQualIsArray)));
+			values = rw_qual_values(value, isnull, intVal(list_nth(qual, RwScanQualIsArray)),
+									intVal(list_nth(qual, RwScanQualType)));
 		}
 		quals[n].column = intVal(list_nth(qual, RwScanQualColumn));
 		quals[n].op = intVal(list_nth(qual, RwScanQualOp));
@@ -130,6 +150,7 @@ open_scan(RwScanState *st, ExprContext *econtext)
 	st->opts.spec.nquals = n;
 	RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
 				 st->opts.relname, st->opts.servername);
+	st->opened = true;
 	st->opts.spec.quals = NULL;
 	st->opts.spec.nquals = 0;
 	pfree(quals);
@@ -187,6 +208,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 		st->natts = 1;
 		st->attmap = palloc(sizeof(int));
 		st->attmap[0] = 0;
+		st->kind[0] = RW_KIND_INT8;
 	}
 	else
 		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
@@ -235,16 +257,6 @@ count_missing(RwScanState *st)
 					st->opts.relname)));
 }
 
-/* A count_only scan's one row: its count, decimal text in column 0, as bigint. */
-static Datum
-count_datum(RwScanState *st)
-{
-	if (st->counted || st->row[0].len < 0)
-		count_missing(st);
-	st->counted = true;
-	return Int64GetDatum(pg_strtoint64(st->batch.base + st->row[0].off));
-}
-
 /*
  * The next row's attributes into values and isnull (st->natts of each); false
  * after the last row.  Text Datums point into the core's batch, valid until
@@ -276,15 +288,20 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 	context.previous = error_context_stack;
 	error_context_stack = &context;
 	old = MemoryContextSwitchTo(st->row_cxt);
+	if (st->opts.spec.count_only)
+	{
+		/* its one row, the count in column 0 */
+		if (st->counted || st->row[0].len < 0)
+			count_missing(st);
+		st->counted = true;
+	}
 	for (int i = 0; i < st->natts; i++)
 	{
 		int			col = st->attmap[i];
 
 		isnull[i] = col < 0 || st->row[col].len < 0;
-		if (st->opts.spec.count_only)
-			values[i] = count_datum(st);
-		else if (!isnull[i])
-			values[i] = rw_cell_datum(st->batch.base, &st->row[col], st->is_json[col]);
+		if (!isnull[i])
+			values[i] = rw_cell_datum(st->batch.base, &st->row[col], st->kind[col]);
 	}
 	MemoryContextSwitchTo(old);
 	error_context_stack = context.previous;
@@ -336,6 +353,7 @@ void
 redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	RwScanState *st = (RwScanState *) node->fdw_state;
 	int			limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 
 	ExplainPropertyText("Redis Source",
@@ -347,6 +365,19 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							strVal(list_nth(plan->fdw_private, RwScanPrivateCommand)), es);
 	if (limit > 0)
 		ExplainPropertyInteger("Redis Limit", NULL, limit, es);
+
+	/* What Redis did, for a scan that ran: of the scans a parameterized loop opened, all */
+	if (es->analyze && st && st->opened)
+	{
+		RwScanStats stats = st->closed;
+
+		if (st->scan)
+			add_stats(st->scan, &stats);
+		ExplainPropertyInteger("Redis Round Trips", NULL, stats.round_trips, es);
+		ExplainPropertyInteger("Redis Commands", NULL, stats.commands, es);
+		ExplainPropertyInteger("Redis Bytes Received", NULL, stats.bytes_received, es);
+		ExplainPropertyInteger("Redis Keys", NULL, stats.keys, es);
+	}
 }
 
 /*
