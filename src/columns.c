@@ -8,7 +8,10 @@
 #include "redis_wrapper.h"
 
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "fmgr.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
@@ -136,6 +139,13 @@ redis_wrapper_check_table(PG_FUNCTION_ARGS)
 
 	if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE || !is_redis_table(relid))
 		PG_RETURN_VOID();
+	/* It locks the table: only for whoever could alter it (the DDL's issuer). */
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+	if (!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_FOREIGN_TABLE, get_rel_name(relid));
 	rw_get_table_options(relid, InvalidOid, &opts);
 	rel = table_open(relid, AccessShareLock);
 	rw_map_columns(RelationGetDescr(rel), opts.relname, opts.spec.src_type, NULL);

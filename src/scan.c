@@ -388,7 +388,12 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 RwScanState *
 rw_scan_table(Relation rel)
 {
-	RwScanState *st = create_scan(RelationGetRelid(rel), GetUserId());
+	/*
+	 * As the table's owner, as postgres_fdw's ANALYZE does: an inheritance
+	 * parent's ANALYZE (by its own owner, or autovacuum) reaches children
+	 * owned by others, which must not be read with the parent owner's rights.
+	 */
+	RwScanState *st = create_scan(RelationGetRelid(rel), rel->rd_rel->relowner);
 
 	map_columns(st, RelationGetDescr(rel), list_make1_int(0));
 	open_scan(st, NULL);
