@@ -422,3 +422,11 @@ def test_stats_count_the_handshake(real):
     stats = {}
     core.scan(server.url + '/1', 'list', b'nothing', stats=stats, command_timeout_ms=5000)
     assert stats['commands'] == 3           # SELECT, TYPE, LRANGE
+
+
+def test_a_member_without_its_score_is_a_protocol_error(fake):
+    """WITHSCORES replies come in pairs: an odd count is refused, not read as rows."""
+    from .conftest import failure
+    server = fake({(b'TYPE', b'z'): resp(status(b'zset')),
+                   (b'ZRANGE', b'z', b'0', b'127', b'WITHSCORES'): resp([b'a', b'1', b'b'])})
+    failure(server, 'zset', b'z', 'PROTOCOL', 'ZRANGE "z"', 'an array of even length', want=ALL)
