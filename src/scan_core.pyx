@@ -12,12 +12,11 @@ core/net/transport.pxi).
 core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
 lookups, the transport); resp/ (the reply reader, the command writer and the
 Target that plans write to); the session's handshake, the connection and the
-pool; rows; sources/ (the registry of source types, their plans and
-lookups); the planner; the scan; the module's Python API."""
+pool; rows; sources/ (the registry of source types, ranges of a list's
+index or a sorted set's score, their plans and lookups); the planner; the scan; the module's Python API."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.string cimport memset
 from libc.stdint cimport uint64_t, int32_t
 
 from core_api cimport *
@@ -35,6 +34,7 @@ include "core/conn.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
 include "core/sources/registry.pxi"
+include "core/sources/ranges.pxi"
 include "core/sources/glob.pxi"
 include "core/sources/plans.pxi"
 include "core/sources/lookups.pxi"
@@ -65,7 +65,7 @@ cdef public int rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err) 
         if not 0 <= spec.src_type < N_SOURCES:
             raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
         d = choose_pushdown(spec)
-        plan.pushed = (<uint64_t> 1) << d.qual if d.qual >= 0 else 0
+        plan.pushed = d.pushed
         plan.rows = estimate(spec, d)
         copy_text(plan.description, sizeof(plan.description), describe(spec, d))
         return RW_OK
@@ -109,7 +109,8 @@ cdef public void rw_scan_close(void *handle) noexcept with gil:
 
 
 cdef public void rw_scan_stats(void *handle, RwScanStats *stats) noexcept with gil:
-    memset(stats, 0, sizeof(RwScanStats))      # counted by the connection: to come
+    """All the scan did since rw_scan_open, rescans included."""
+    stats[0] = (<Scan> handle).counters.s
 
 
 cdef public void rw_pool_invalidate(uint64_t key) noexcept with gil:

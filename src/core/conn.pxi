@@ -18,6 +18,13 @@ cdef enum:
     FIRST_BACKOFF_MS = 100
 
 
+cdef class Counters:
+    """What a scan's connections did for it (rw_scan_stats), counted as they
+    go: a round trip is data received after commands were sent (commands
+    pipelined together are one), keys are counted by the plans."""
+    cdef RwScanStats s
+
+
 cdef class Connection(Target):
     cdef object key                 # the pool's key, (connection key, node)
     cdef object generation          # the connection key's when dialled (pool.pxi)
@@ -36,8 +43,11 @@ cdef class Connection(Target):
     cdef Py_ssize_t out_pos         # bytes of out already sent
     cdef Reader reader
     cdef char *rbuf
+    cdef Counters counters          # the scan's that holds the connection
+    cdef bint sent                  # commands went out since data last came in
 
     def __cinit__(self):
+        self.counters = Counters()
         self.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
         self.transport = Transport()
         self.session = Session()
@@ -69,6 +79,7 @@ cdef class Connection(Target):
 
     # -- the Target of plans ------------------------------------------------
     cdef CommandWriter command(self, int tag):
+        self.counters.s.commands += 1
         self.reader.expect(tag)
         self.out.begin()
         return self.out
@@ -151,6 +162,7 @@ cdef class Connection(Target):
             if n < 0:
                 return 0
             self.out_pos += n
+            self.sent = True
         self.out.size = 0
         self.out_pos = 0
         return 0
@@ -179,6 +191,9 @@ cdef class Connection(Target):
                 self.flush()
                 n = self.transport.recv_some(self.rbuf, RECV_SIZE, &want)
                 if n > 0:
+                    self.counters.s.bytes_received += n
+                    self.counters.s.round_trips += self.sent
+                    self.sent = False
                     return n
                 if n == 0:
                     raise CoreError(RW_ERR_IO, "Redis at %s closed the connection" % self.where())

@@ -1,15 +1,20 @@
-# What of a scan's clauses Redis serves.  Decided from the spec alone, so that
-# planning (where a parameter has no value yet) and execution agree: one
-# clause on column 0 (a hash field, a set or sorted-set member, a stream id,
-# a pattern table's key) is served by a lookup of its values, or, for a
-# pattern table, a LIKE prefix by a narrower SCAN MATCH.  Everything else
-# stays a filter in PostgreSQL.
+# What of a scan's clauses Redis serves.  Decided from the clauses' columns
+# and operators alone, never their values, so that planning (where a
+# parameter has no value yet) and execution agree: one clause on column 0 (a
+# hash field, a set or sorted-set member, a stream id, a pattern table's key)
+# is served by a lookup of its values, or, for a pattern table, a LIKE prefix
+# by a narrower SCAN MATCH; and every comparison on a list's index or a sorted
+# set's score (column 1), together, by one range in the source's own order
+# (LRANGE, ZRANGE BYSCORE), or as a filter of a sorted set's lookup.
+# Everything else stays a filter in PostgreSQL.
 
 cdef class Pushdown:
-    cdef int qual                   # the clause Redis serves, -1 for none
+    cdef int qual                   # the column-0 clause Redis serves (a lookup), -1 for none
     cdef int op                     # its RwOperator
     cdef list values                # at execution: its values, distinct, in order
-    cdef bint param                 # its values come from a parameter
+    cdef bint param                 # some clause served has a parameter's values
+    cdef uint64_t pushed            # bit i: quals[i] is served
+    cdef Range range                # the clauses served on column 1, or None
 
     def __cinit__(self):
         self.qual = -1
@@ -28,22 +33,32 @@ cdef bint stream_id(bytes v):
 
 cdef Pushdown choose_pushdown(const RwScanSpec *spec):
     cdef Pushdown d = Pushdown()
+    cdef int n = min(spec.nquals, RW_MAX_QUALS)
+    choose_lookup(spec, n, d)
+    if SOURCES[spec.src_type].order != ORDER_NONE:
+        choose_range(spec, n, d)
+    return d
+
+
+cdef int choose_lookup(const RwScanSpec *spec, int n, Pushdown d) except -1:
+    """The first clause on column 0 that a lookup serves (see the top)."""
     cdef const Source *src = &SOURCES[spec.src_type]
     cdef const RwQual *q
     cdef int i, k
     cdef bint pattern = src.reader == READ_PATTERN
     cdef bytes table_key = spec.key
     if src.lookup == NULL or (pattern and not glob_simple(table_key)):
-        return d
-    for i in range(min(spec.nquals, RW_MAX_QUALS)):
+        return 0
+    for i in range(n):
         q = &spec.quals[i]
         if q.column != 0 or not (q.op == RW_OP_EQ or (q.op == RW_OP_PREFIX and pattern)):
             continue
         d.qual = i
         d.op = q.op
+        d.pushed |= (<uint64_t> 1) << i
         d.param = q.nvalues < 0
         if d.param:
-            return d
+            return 0
         seen = set()
         d.values = []
         for k in range(q.nvalues):
@@ -57,8 +72,33 @@ cdef Pushdown choose_pushdown(const RwScanSpec *spec):
             if pattern and q.op == RW_OP_EQ and not glob_matches(table_key, v):
                 continue
             d.values.append(v)
-        return d
-    return d
+        return 0
+    return 0
+
+
+cdef int choose_range(const RwScanSpec *spec, int n, Pushdown d) except -1:
+    """Every comparison on column 1 of a list or sorted set: their conjunction
+    is one Range.  (A comparison has one value, none for a NULL; several
+    values are an IN list's, which only = has.)"""
+    cdef const RwQual *q
+    cdef int i, k
+    cdef bint by_score = SOURCES[spec.src_type].order == ORDER_SCORE
+    cdef Range r = Range(by_score)
+    for i in range(n):
+        q = &spec.quals[i]
+        if q.column != 1 or not (q.op == RW_OP_EQ or (RW_OP_LT <= q.op <= RW_OP_GE and q.nvalues <= 1)):
+            continue
+        d.pushed |= (<uint64_t> 1) << i
+        d.range = r
+        if q.nvalues < 0:
+            d.param = True
+            continue
+        r.restrict(q.op, [parse_number(q.values[k].p[:q.values[k].len], by_score) for k in range(q.nvalues)])
+    if d.range is not None and not d.param:
+        r.close()
+        if d.qual >= 0 and r.empty():
+            d.values = []               # the lookup would find nothing within the range
+    return 0
 
 
 cdef str describe(const RwScanSpec *spec, Pushdown d):
@@ -68,12 +108,16 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
     if spec.count_only:
         if d.qual >= 0:
             return describe_lookup(spec, d) + ", counting the rows"
+        if d.range is not None:
+            return describe_range(spec, d, True)
         if src.reader == READ_PATTERN:
             return 'SCAN MATCH "%s" TYPE %s, counting the keys' % (key, src.redis_type.decode())
         return '%s "%s"' % (src.count.decode(), key)
-    if d.qual < 0:
-        return '%s "%s"' % (src.info.name.decode(), key)
-    return describe_lookup(spec, d)
+    if d.qual >= 0:
+        return describe_lookup(spec, d)
+    if d.range is not None:
+        return describe_range(spec, d, False)
+    return '%s "%s"' % (src.info.name.decode(), key)
 
 
 cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
@@ -88,22 +132,54 @@ cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
         return '%s of the keys named (%s) matching "%s"' % (src.read_all.decode(), many, key)
     if src.reader == READ_STREAM:
         return 'XRANGE "%s" id id for each id (%s)' % (key, many)
-    return '%s "%s" (%s)' % (src.lookup.decode(), key, many)
+    text = '%s "%s" (%s)' % (src.lookup.decode(), key, many)
+    if d.range is not None:
+        text += ', keeping scores %s' % ('given by parameters' if d.param else d.range.shown())
+    return text
+
+
+cdef str describe_range(const RwScanSpec *spec, Pushdown d, bint count_only):
+    """LRANGE "l" 10 19, ZRANGE "z" (1 5 BYSCORE, or their counts."""
+    cdef const Source *src = &SOURCES[spec.src_type]
+    cdef Range r = d.range
+    key = shown(spec.key)
+    if d.param:
+        spans = '<parameters>'
+    elif r.empty():
+        return 'nothing: the %s range of "%s" is empty' % ("score" if r.by_score else "index", key)
+    else:
+        spans = r.shown()
+    if count_only and not r.by_score:
+        return '%s "%s", counting the rows of LRANGE %s' % (src.count.decode(), key, spans)
+    command = src.range_count if count_only else src.read_all
+    text = '%s "%s" %s' % (command.decode(), key, spans)
+    if r.by_score and not count_only:
+        text += ' BYSCORE' + (' WITHSCORES' if spec.want[1] else '')
+    return text
 
 
 cdef double estimate(const RwScanSpec *spec, Pushdown d):
+    """Rows fetched: a lookup's values, a range's points or indexes; -1: unknown."""
+    cdef Range r = d.range
     if spec.count_only:
         return 1
-    if d.qual < 0 or d.op == RW_OP_PREFIX:
+    if d.qual >= 0:
+        if d.op == RW_OP_PREFIX:
+            return -1
+        return 1 if d.param else len(d.values)
+    if r is None or d.param:
         return -1
-    return 1 if d.param else len(d.values)
+    if r.points is not None:
+        return len(r.points)
+    return -1 if r.by_score or r.hi == INDEX_MAX else r.hi - r.lo + 1
 
 
-cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only):
+cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, bint want_column1):
     """The plan that reads a source as its registry entry says, serving the
-    pushed clause d; fetch picks one command for all of a key (RW_FETCH_ALL)
-    or incremental reads.  count_only: a whole source is counted by Redis
-    (LLEN..., or SCAN's keys); a lookup's rows are counted as they come."""
+    pushed clauses d; fetch picks one command for all of a key (RW_FETCH_ALL)
+    or incremental reads.  count_only: a whole source or a range is counted
+    by Redis (LLEN..., ZCOUNT, or SCAN's keys); a lookup's rows are counted as
+    they come.  want_column1: a sorted set's scores are asked for (WITHSCORES)."""
     cdef const Source *src = &SOURCES[src_type]
     cdef Plan plan
     cdef SingleKeyPlan sp
@@ -111,10 +187,11 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
     cdef LookupPlan lp
     cdef StreamPlan st
     cdef MembersPlan mp
+    cdef RangePlan rp
     # A prefix clause has its one value from quals.c; without one, no key matches.
     cdef bint prefix = d.qual >= 0 and d.op == RW_OP_PREFIX and bool(d.values)
     cdef bint lookup = d.qual >= 0 and not prefix
-    cdef bint counted = count_only and d.qual < 0
+    cdef bint counted = count_only and not lookup
     if src.reader == READ_PATTERN:
         pp = KeysPlan() if lookup else PatternCountPlan() if counted else PatternPlan()
         if lookup:
@@ -127,7 +204,16 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
         pp.fetch_shape = &rw_pairs if src.pairs else &rw_strings
         plan = pp
     else:
-        if counted:
+        if counted and d.range is not None:
+            if d.range.by_score:
+                sp = ScoreCountPlan()
+                (<ScoreCountPlan> sp).spans = d.range.spans()
+            else:
+                sp = IndexCountPlan()
+                (<IndexCountPlan> sp).spans = d.range.spans()
+            sp.command = src.range_count if d.range.by_score else src.count
+            sp.fetch_shape = &rw_integer
+        elif counted:
             sp = CountPlan()
             sp.command, sp.fetch_shape = src.count, &rw_integer
         elif src.reader == READ_STREAM:
@@ -139,23 +225,32 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
             sp = st
         elif lookup:
             lp = LookupPlan()
-            lp.values, lp.pairs, lp.by_score = d.values, src.pairs, src.reader == READ_RANGE
+            lp.values, lp.pairs, lp.by_score = d.values, src.pairs, src.order == ORDER_SCORE
+            lp.scores = d.range
             lp.scored = []
             lp.command = src.lookup
             lp.fetch_shape = &rw_flags if src.lookup_flags else &rw_values
             sp = lp
-        elif fetch == RW_FETCH_SCAN and src.reader == READ_RANGE:
-            sp = RangePlan()            # list and zset: index batches
-            sp.command, sp.fetch_shape = src.read_all, &rw_strings
         else:
-            mp = CursorPlan() if fetch == RW_FETCH_SCAN else MembersPlan()
-            mp.pairs, mp.ranged = src.pairs, src.ranged
-            if fetch == RW_FETCH_SCAN:
+            if d.range is not None or (fetch == RW_FETCH_SCAN and src.reader == READ_RANGE):
+                # list and zset: batches of indexes, or of a score range, span after span
+                rp = ScoreRangePlan() if d.range is not None and d.range.by_score else RangePlan()
+                rp.spans = d.range.spans() if d.range is not None else [(0, INDEX_MAX)]
+                rp.whole = fetch == RW_FETCH_ALL
+                mp = rp
+            else:
+                mp = CursorPlan() if fetch == RW_FETCH_SCAN else MembersPlan()
+                mp.ranged = src.ranged
+            # Column 1 is a list element's index, or a sorted set member's score (WITHSCORES).
+            mp.numbered = src.order == ORDER_INDEX
+            mp.scored = src.order == ORDER_SCORE and want_column1
+            mp.pairs = src.pairs or mp.scored
+            if isinstance(mp, CursorPlan):
                 mp.command = src.read_scan
-                mp.fetch_shape = &rw_scan_pairs if src.pairs else &rw_scan_strings
+                mp.fetch_shape = &rw_scan_pairs if mp.pairs else &rw_scan_strings
             else:
                 mp.command = src.read_all
-                mp.fetch_shape = &rw_pairs if src.pairs else &rw_strings
+                mp.fetch_shape = &rw_pairs if mp.pairs else &rw_strings
             sp = mp
         sp.type_name = src.redis_type
         plan = sp

@@ -13,6 +13,14 @@ def source_names():
     return [SOURCES[i].info.name.decode() for i in range(N_SOURCES)]
 
 
+def source_columns(str source):
+    """A source type's columns, as rw_source() gives them: (name, kind) pairs,
+    kind one of 'text', 'items', 'int8', 'float8'."""
+    cdef const RwSourceInfo *info = &SOURCES[source_names().index(source)].info
+    kinds = {RW_KIND_TEXT: 'text', RW_KIND_ITEMS: 'items', RW_KIND_INT8: 'int8', RW_KIND_FLOAT8: 'float8'}
+    return [(info.columns[c].name.decode(), kinds[info.columns[c].kind]) for c in range(info.ncolumns)]
+
+
 cdef class SpecHolder:
     """An RwScanSpec with the Python objects its pointers borrow from."""
     cdef RwScanSpec spec
@@ -34,6 +42,8 @@ cdef class SpecHolder:
         self.keep = [url.encode(), key]
         self.spec.url = self.keep[0]
         self.spec.src_type = names.index(source)
+        if want is None:    # the spec's shapes: a list's index and a sorted set's score are opt-in
+            want = (True, SOURCES[self.spec.src_type].order == ORDER_NONE)
         self.spec.key = key
         self.spec.fetch = {None: RW_FETCH_DEFAULT, 'all': RW_FETCH_ALL, 'scan': RW_FETCH_SCAN}[fetch]
         self.spec.want[0], self.spec.want[1] = bool(want[0]), bool(want[1])
@@ -102,13 +112,16 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
     return strings
 
 
-def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=(True, True),
+def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
          max_value_size=None, int command_timeout_ms=0, bint count_only=False,
-         long long limit=0, bint count=False):
+         long long limit=0, bint count=False, dict stats=None):
     """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
     quals are those rw_plan pushed (see plan()); limit and count are the
-    spec's (count: Redis counts, one row of decimal text).  Raises CoreError."""
+    spec's (count: Redis counts, one row of decimal text); stats, a dict,
+    gets rw_scan_stats's counters at the end.  want: the columns read, by
+    default those of the spec's shapes (a list's index and a sorted set's
+    score are opt-in).  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()
     cdef RwBatch batch
     cdef Scan s = Scan()
@@ -133,6 +146,8 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=(True, Tr
                     rows.append(tuple(cell_value(batch.base, &row[c], kinds[c]) for c in range(RW_MAX_COLUMNS))
                                 + (cell_value(batch.base, &row[RW_KEY_CELL], False),))
             if batch.done:
+                if stats is not None:
+                    stats.update(s.counters.s)
                 return nrows if count_only else rows
     finally:
         s.conn.close()

@@ -76,6 +76,13 @@ cdef class Rows:
             self.store_text(col, p, n)
         return 0
 
+    cdef inline int number(self, int col, long long v) except -1:
+        """A whole number as a text cell, in decimal (an int8 cell)."""
+        cdef char tmp[24]
+        if self.want[col]:
+            self.store_text(col, tmp, snprintf(tmp, sizeof(tmp), "%lld", v))
+        return 0
+
     cdef int key(self, const char *p, Py_ssize_t n) except -1:
         """The row's Redis key, for messages; also column 0 (a text cell) where asked."""
         self.store_text(RW_KEY_CELL, p, n)

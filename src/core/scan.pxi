@@ -10,12 +10,13 @@ cdef class Scan:
     cdef int src_type
     cdef bytes key
     cdef int fetch                  # RW_FETCH_ALL or RW_FETCH_SCAN
-    cdef Pushdown pushdown          # the clause Redis serves, with its values
+    cdef Pushdown pushdown          # the clauses Redis serves, with their values
     cdef long long max_value_size
     cdef long long limit            # at most this many rows wanted; 0: all
     cdef bint count_only            # one row: how many rows there are
     cdef long long count            # count_only: rows counted in batches so far
     cdef Connection conn
+    cdef Counters counters          # for EXPLAIN ANALYZE: all this scan did, across rescans
     cdef Plan plan
     cdef Rows rows
     cdef bint started, delivered, delivered_rows
@@ -39,6 +40,7 @@ cdef class Scan:
         self.conn_key = spec.conn_key
         self.fault = spec.fault if spec.fault != NULL else b""
         self.rows = Rows()
+        self.counters = Counters()
         for i in range(RW_MAX_COLUMNS):
             self.rows.want[i] = spec.want[i] != 0
         if not 0 <= spec.src_type < N_SOURCES:
@@ -49,7 +51,8 @@ cdef class Scan:
         self.pushdown = choose_pushdown(spec)
         # scan.c hands over exactly the clauses rw_plan took, with their values:
         # anything else would leave a clause that nobody checks.
-        if self.pushdown.param or spec.nquals != (self.pushdown.qual >= 0):
+        if self.pushdown.param or not 0 <= spec.nquals <= RW_MAX_QUALS or \
+                self.pushdown.pushed != (UINT64_MAX >> (64 - spec.nquals) if spec.nquals else 0):
             raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
         self.max_value_size = spec.max_value_size
         self.limit = max(spec.limit, 0)
@@ -61,8 +64,10 @@ cdef class Scan:
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
-        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only)
+        self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only,
+                              self.rows.want[1])
         self.plan.limit = self.limit
+        self.plan.counters = self.counters
         self.plan.rows = self.rows
         self.plan.target = self.conn
         return 0
@@ -72,6 +77,7 @@ cdef class Scan:
         if self.conn is not None:
             self.conn.close()
         self.conn = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
+        self.conn.counters = self.counters
         self.conn.max_value_size = self.max_value_size
         self.rows.max_value_size = self.max_value_size
         return self.new_plan()

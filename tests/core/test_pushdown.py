@@ -34,7 +34,10 @@ def read_of(source, key):
                                    ((0, '>', [b'a']),), ((0, '>=', [b'a']),), ((1, 'prefix', [b'a']),)],
                          ids=['column 1', '<', '<=', '>', '>=', 'prefix of column 1'])
 def test_clauses_never_pushed(source, quals):
-    """Comparisons, and clauses on column 1, stay with PostgreSQL."""
+    """Comparisons, and clauses on column 1, stay with PostgreSQL (but for a
+    list's index and a sorted set's score: test_columns.py)."""
+    if source in ('list', 'zset') and quals[0][:2] == (1, '='):
+        pytest.skip('served since the index and score columns came')
     assert core.plan(source, b'k', quals) == (0, -1, '%s "k"' % source)
 
 

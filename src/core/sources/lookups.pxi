@@ -11,11 +11,13 @@ cdef class LookupPlan(SingleKeyPlan):
     member the key holds.  Each reply element answers the next value: a string
     or nil (with pairs, the string is column 1), or a flag.  With by_score
     (zset) the rows come in the key's own order, score then member, as a full
-    scan returns them."""
+    scan returns them, each with its score as column 1; only those with a
+    score that scores admits, when given (the clauses on the score)."""
     cdef list values
     cdef Py_ssize_t answered        # values answered so far
     cdef bint pairs, by_score
-    cdef list scored                # by_score: (score, member) of those found
+    cdef Range scores               # or None
+    cdef list scored                # by_score: (score, member, score as Redis wrote it) of those found
 
     cdef int fetch(self) except -1:
         cdef Py_ssize_t i
@@ -53,16 +55,18 @@ cdef class LookupPlan(SingleKeyPlan):
                 score = float(p[:n])
             except ValueError:
                 raise self.target.unexpected('got "%s" where a score was expected' % shown(p[:n]))
-            self.scored.append((score, self.values[self.answered]))
+            if self.scores is None or self.scores.admits(score):
+                self.scored.append((score, self.values[self.answered], p[:n]))
         self.answered += 1
         return 0
 
     cdef int on_reply_end(self, int tag) except -1:
-        cdef bytes member
+        cdef bytes member, text
         if self.by_score and tag == T_FETCH and self.answered == len(self.values):
-            for _, member in sorted(self.scored):
+            for _, member, text in sorted(self.scored):
                 self.rows.begin()
                 self.rows.text(0, member, len(member))
+                self.rows.text(1, text, len(text))
                 self.rows.commit()
         return 0
 

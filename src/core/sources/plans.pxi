@@ -5,6 +5,7 @@
 # consumes the current one.
 
 from libc.stdint cimport UINT64_MAX
+from collections import deque
 
 # Range batches start small, for fast first rows, and grow to amortise round trips.
 cdef enum:
@@ -26,6 +27,7 @@ cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
 
 cdef class Plan(Sink):
     cdef Target target
+    cdef Counters counters          # the scan's: keys are counted here
     cdef Rows rows
     cdef bytes key
     cdef bytes command                  # the fetch command
@@ -58,7 +60,8 @@ cdef class Plan(Sink):
     cdef str where(self):
         return self.target.where()
 
-    cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n) except -1:
+    cdef int read_whole(self, int tag, bytes command, bint ranged, const char *k, Py_ssize_t n,
+                        bint withscores=False) except -1:
         """Queue the command that returns all of key k (the registry's read_all)."""
         cdef CommandWriter w = self.target.command(tag)
         w.arg(command)
@@ -66,6 +69,8 @@ cdef class Plan(Sink):
         if ranged:
             w.arg(b"0")
             w.arg(b"-1")
+        if withscores:
+            w.arg(b"WITHSCORES")
         return w.end()
 
 
@@ -76,6 +81,7 @@ cdef class SingleKeyPlan(Plan):
     cdef int start(self) except -1:
         cdef CommandWriter w = self.target.command(T_TYPE)
         self.rows.src_key = self.key
+        self.counters.s.keys += 1
         w.arg(b"TYPE")
         w.arg(self.key)
         w.end()
@@ -104,53 +110,28 @@ cdef class SingleKeyPlan(Plan):
                         hint="Use a foreign table whose src_type matches the key's type.")
 
 
-cdef class RangePlan(SingleKeyPlan):
-    """list (LRANGE) and zset (ZRANGE, in score order): index batches."""
-    cdef long long next_index, chunk, asked
-
-    def __cinit__(self):
-        self.chunk = FIRST_RANGE
-
-    cdef int fetch(self) except -1:
-        cdef CommandWriter w = self.target.command(T_FETCH)
-        self.asked = self.capped(self.chunk, self.next_index)
-        w.arg(self.command)
-        w.arg(self.key)
-        w.arg_int(self.next_index)
-        w.arg_int(self.next_index + self.asked - 1)
-        w.end()
-        self.next_index += self.asked
-        self.chunk = min(self.chunk * 4, MAX_RANGE)
-        return 0
-
-    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
-        if tag == T_FETCH and depth == 0:
-            check_batch(self.target, count, self.asked)
-            # A full batch means there may be more: ask now, before parsing this one.
-            if count == self.asked and (self.limit == 0 or self.next_index < self.limit):
-                self.fetch()
-        return 0
-
-    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
-        self.rows.begin()
-        self.rows.text(0, p, n)
-        return self.rows.commit()
-
-
 cdef class MembersPlan(SingleKeyPlan):
     """fetch 'all': one command returns the whole key (SMEMBERS, HGETALL, or
-    LRANGE/ZRANGE 0 -1), an atomic snapshot turned into rows as it arrives."""
+    LRANGE/ZRANGE 0 -1), an atomic snapshot turned into rows as it arrives.
+    Column 1 of a list is each element's index (numbered); of a sorted set,
+    each member's score, asked for only when wanted (scored: WITHSCORES,
+    whose replies come in pairs)."""
     cdef bint pairs
     cdef bint ranged                # the command takes the range 0 -1
+    cdef bint numbered, scored
     cdef bint have_field
+    cdef long long index            # numbered: the next element's index
 
     cdef int fetch(self) except -1:
-        return self.read_whole(T_FETCH, self.command, self.ranged, self.key, len(self.key))
+        return self.read_whole(T_FETCH, self.command, self.ranged, self.key, len(self.key), self.scored)
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
         if not self.pairs:
             self.rows.begin()
             self.rows.text(0, p, n)
+            if self.numbered:
+                self.rows.number(1, self.index)
+                self.index += 1
             return self.rows.commit()
         if not self.have_field:
             self.rows.begin()
@@ -160,6 +141,123 @@ cdef class MembersPlan(SingleKeyPlan):
         self.rows.text(1, p, n)
         self.have_field = False
         return self.rows.commit()
+
+
+cdef class RangePlan(MembersPlan):
+    """list (LRANGE) and zset (ZRANGE, in score order) by index: spans of
+    indexes, (first, last) each, read one after another in batches that
+    start small and grow; with whole (fetch 'all'), each span in one command.
+    A batch that reaches the end of its span is followed at once by the next
+    span's first: spans of one index each (an IN list) all go out together.
+    A full batch short of its span's end asks for the next as soon as its
+    reply's length is seen; a short one ends its span.  A limit caps what the
+    batches ask for."""
+    cdef list spans
+    cdef Py_ssize_t span            # the span being asked for
+    cdef long long at               # where its next batch starts
+    cdef long long chunk, requested
+    cdef bint whole
+    cdef object sent                # (first index, asked, reaches its span's end) of each batch unanswered
+
+    def __cinit__(self):
+        self.chunk = FIRST_RANGE
+        self.sent = deque()
+
+    cdef int fetch(self) except -1:
+        if self.spans:
+            self.at = self.span_start()
+        return self.request()
+
+    cdef long long span_start(self) except? -1:
+        return self.spans[self.span][0]
+
+    cdef int request(self) except -1:
+        """Ask for the next batch, and for the next spans' first while batches reach their span's end."""
+        while self.span < len(self.spans):
+            if not self.send_batch():
+                return 0
+            self.span += 1
+            if self.span < len(self.spans):
+                self.at = self.span_start()
+        return 0
+
+    cdef bint send_batch(self) except -1:
+        """LRANGE/ZRANGE key first last: whether it reaches the span's end."""
+        cdef long long room = <long long> self.spans[self.span][1] - self.at    # indexes after start
+        cdef long long extra = room
+        cdef long long asked = -1       # as many as there are
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        if not self.whole or self.limit:
+            extra = min(self.capped(LLONG_MAX if self.whole else self.chunk, self.requested) - 1, room)
+            asked = extra + 1
+            self.requested += asked
+        w.arg(self.command)
+        w.arg(self.key)
+        w.arg_int(self.at)
+        # INDEX_MAX is no list's index: -1 (the last) asks for the same.
+        w.arg_int(self.at + extra if self.at + extra < INDEX_MAX else -1)
+        if self.scored:
+            w.arg(b"WITHSCORES")
+        w.end()
+        self.sent.append((self.at, asked, extra == room))
+        if extra < room:
+            self.at += asked
+            self.chunk = min(self.chunk * 4, MAX_RANGE)
+        return extra == room
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        cdef long long asked
+        cdef bint reaches
+        if tag != T_FETCH or depth != 0:
+            return 0
+        self.index, asked, reaches = self.sent.popleft()
+        if asked >= 0:
+            check_batch(self.target, count // 2 if self.pairs else count, asked)
+        if reaches:
+            return 0
+        if (count // 2 if self.pairs else count) < asked:
+            self.span += 1                  # its span has no more
+            if self.span < len(self.spans):
+                self.at = self.span_start()
+        # More may follow: ask now, before parsing this batch.
+        if self.limit == 0 or self.requested < self.limit:
+            self.request()
+        return 0
+
+
+cdef class ScoreRangePlan(RangePlan):
+    """zset by score: spans of (min, max) as ZRANGE BYSCORE takes them, read
+    with LIMIT offset count batches; a span of one score (an IN list's) in
+    one command, as with whole, capped by a limit only."""
+
+    cdef long long span_start(self) except? -1:
+        return 0                        # the offset into the span
+
+    cdef bint send_batch(self) except -1:
+        cdef bytes lo = self.spans[self.span][0], hi = self.spans[self.span][1]
+        cdef bint reaches = self.whole or lo == hi
+        cdef long long asked = -1       # as many as there are
+        cdef CommandWriter w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        w.arg(lo)
+        w.arg(hi)
+        w.arg(b"BYSCORE")
+        if not reaches or self.limit:
+            # Spans read whole go out together: each may have to make all the limit's rows.
+            asked = self.limit if reaches else self.capped(self.chunk, self.requested)
+            w.arg(b"LIMIT")
+            w.arg_int(self.at)
+            w.arg_int(asked)
+        if self.scored:
+            w.arg(b"WITHSCORES")
+        w.end()
+        self.sent.append((0, asked, reaches))
+        if not reaches:
+            self.requested += asked
+            self.at += asked
+            self.chunk = min(self.chunk * 4, MAX_RANGE)
+        return reaches
 
 
 cdef class CursorPlan(MembersPlan):
@@ -337,6 +435,7 @@ cdef class PatternPlan(Plan):
         return w.end()
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
+        self.counters.s.keys += 1
         self.keys.push(p, n)
         return self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
 
@@ -406,9 +505,40 @@ cdef class CountPlan(SingleKeyPlan):
         return 0
 
 
+cdef class IndexCountPlan(CountPlan):
+    """count(*) of spans of a list's indexes, (first, last) each: LLEN, and
+    how many of their indexes are below it (no command for no spans)."""
+    cdef list spans
+
+    cdef int fetch(self) except -1:
+        return CountPlan.fetch(self) if self.spans else 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        for first, last in self.spans:
+            self.rows.counted += max(0, min(last, v - 1) - first + 1)
+        return 0
+
+
+cdef class ScoreCountPlan(CountPlan):
+    """count(*) of spans of a sorted set's scores: ZCOUNT key min max for each."""
+    cdef list spans
+
+    cdef int fetch(self) except -1:
+        cdef CommandWriter w
+        for lo, hi in self.spans:
+            w = self.target.command(T_FETCH)
+            w.arg(self.command)
+            w.arg(self.key)
+            w.arg(lo)
+            w.arg(hi)
+            w.end()
+        return 0
+
+
 cdef class PatternCountPlan(PatternPlan):
     """count(*) of a pattern table: SCAN ... TYPE t counts its keys, reading none."""
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
+        self.counters.s.keys += 1
         self.rows.counted += 1
         return 0

@@ -13,6 +13,11 @@ cdef enum ReadMode:             # how a source's key or keys are read
     READ_STREAM                 # XRANGE: - +, or id batches
     READ_PATTERN                # SCAN MATCH TYPE, each key read whole
 
+cdef enum Order:                # what a READ_RANGE source's column 1 is, in whose order it reads
+    ORDER_NONE                  # not a READ_RANGE source
+    ORDER_INDEX                 # list: the element's 0-based index (LRANGE start stop)
+    ORDER_SCORE                 # zset: the member's score (ZRANGE ... WITHSCORES, BYSCORE)
+
 cdef struct Source:
     RwSourceInfo info
     const char *redis_type      # what TYPE answers for it (for patterns: for each key)
@@ -24,32 +29,42 @@ cdef struct Source:
     bint lookup_flags           # it answers 0/1 per member (SMISMEMBER), not a value or nil
     const char *count           # answers how many rows a whole key makes (LLEN...), or NULL
     ReadMode reader
+    Order order
+    const char *range_count     # counts a range of column 1 (ZCOUNT), or NULL: LLEN's arithmetic
     int default_fetch           # RW_FETCH_ALL or RW_FETCH_SCAN
 
+from libc.limits cimport LLONG_MAX
+
+cdef long long INDEX_MAX = LLONG_MAX    # past a list's last index: ranges up to it are open
+
 cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
+# column 1 of a list and a sorted set is opt-in: a table may declare element alone.
+cdef tuple ELEMENT_INDEX = ((b"element", RW_KIND_TEXT), (b"index", RW_KIND_INT8))
+cdef tuple ELEMENT_SCORE = ((b"element", RW_KIND_TEXT), (b"score", RW_KIND_FLOAT8))
 cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
 
 def entry(name, columns, redis_type, read_all, reader, ranged=False, read_scan=None, pairs=False,
-          lookup=None, lookup_flags=False, fetch=None, count=None):
+          lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None):
     """One source type: its name and columns; the Redis type it reads; the
     command returning a whole key (ranged: it takes 0 -1) and its incremental
     twin; whether replies alternate field and value; the command looking up
     given members by column 0 (lookup_flags: it answers 0/1, not values); its
     default fetch (None: the option does not apply); the command counting a
-    whole key's rows."""
+    whole key's rows; for READ_RANGE, what column 1 is (order) and the
+    command counting a range of it."""
     return (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-            reader, fetch, count)
+            reader, fetch, count, order, range_count)
 
 
 cdef tuple SOURCE_TABLE = (
-    entry(b"list", ELEMENT, b"list", b"LRANGE", READ_RANGE, ranged=True, fetch=RW_FETCH_SCAN,
-          count=b"LLEN"),
+    entry(b"list", ELEMENT_INDEX, b"list", b"LRANGE", READ_RANGE, ranged=True, fetch=RW_FETCH_SCAN,
+          count=b"LLEN", order=ORDER_INDEX),
     entry(b"set", ELEMENT, b"set", b"SMEMBERS", READ_MEMBERS, read_scan=b"SSCAN",
           lookup=b"SMISMEMBER", lookup_flags=True, fetch=RW_FETCH_ALL, count=b"SCARD"),
     entry(b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)), b"hash", b"HGETALL", READ_MEMBERS,
           read_scan=b"HSCAN", pairs=True, lookup=b"HMGET", fetch=RW_FETCH_ALL, count=b"HLEN"),
-    entry(b"zset", ELEMENT, b"zset", b"ZRANGE", READ_RANGE, ranged=True, lookup=b"ZMSCORE",
-          fetch=RW_FETCH_SCAN, count=b"ZCARD"),
+    entry(b"zset", ELEMENT_SCORE, b"zset", b"ZRANGE", READ_RANGE, ranged=True, lookup=b"ZMSCORE",
+          fetch=RW_FETCH_SCAN, count=b"ZCARD", order=ORDER_SCORE, range_count=b"ZCOUNT"),
     entry(b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)), b"stream", b"XRANGE", READ_STREAM,
           pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN"),
     # A pattern's keys are looked up by reading each named key whole.
@@ -69,7 +84,7 @@ cdef int load_sources() except -1:
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
         (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-         reader, fetch, count) = SOURCE_TABLE[i]
+         reader, fetch, count, order, range_count) = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
         s.info.ncolumns = len(columns)
@@ -92,6 +107,10 @@ cdef int load_sources() except -1:
         s.count = NULL
         if count is not None:
             s.count = count
+        s.order = order
+        s.range_count = NULL
+        if range_count is not None:
+            s.range_count = range_count
         s.default_fetch = fetch if fetch is not None else RW_FETCH_ALL
     return 0
 
