@@ -199,6 +199,8 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
         pp.pattern = key
         if prefix:
             pp.pattern, pp.filter = glob_escape(d.values[0]) + b"*", key
+        # Where PostgreSQL no longer checks the LIKE, the keys' prefix is checked here.
+        pp.check_pattern = prefix
         pp.scan_type, pp.ranged, pp.pairs = src.redis_type, src.ranged, src.pairs
         pp.command = src.read_all
         pp.fetch_shape = &rw_pairs if src.pairs else &rw_strings

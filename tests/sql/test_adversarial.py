@@ -1,6 +1,6 @@
 """Attacks on the extension as a hostile database role and as a hostile Redis
-server (review r2).  Tests marked xfail(strict=True) are holes that get through
-today; each turns into a pass (and so a strict failure) when it is fixed."""
+server (review r2): each was a hole when written, and fails on the code before
+its fix."""
 import psycopg
 import pytest
 from psycopg import sql
@@ -118,8 +118,6 @@ def inherited_child(db, parent_owner, child_owner, server):
     return t
 
 
-@pytest.mark.xfail(strict=True, reason="ANALYZE of an inheritance parent reads a foreign child with "
-                   "the parent owner's mapping (GetUserId()), not the child owner's (postgres_fdw: relowner)")
 def test_analyze_reads_a_foreign_child_with_its_own_owners_mapping(db, roles, acl_redis):
     create_server(db, 's_adv_inh', acl_redis.url)
     mappings(db, 's_adv_inh')
@@ -130,8 +128,6 @@ def test_analyze_reads_a_foreign_child_with_its_own_owners_mapping(db, roles, ac
         db.execute('analyze redis.adv_parent')
 
 
-@pytest.mark.xfail(strict=True, reason="ANALYZE of a superuser's inheritance parent reads an ordinary "
-                   "role's foreign child as the superuser: no password, unix sockets allowed")
 def test_analyze_of_a_superusers_parent_keeps_the_childs_owner_to_the_rules(db, roles, own_redis):
     own_redis.client().rpush('l', 'os-user-only')
     db.execute('set role rw_adv_b')
@@ -145,7 +141,6 @@ def test_analyze_of_a_superusers_parent_keeps_the_childs_owner_to_the_rules(db, 
 
 # -- a hostile Redis -----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="CountPlan.on_int takes any integer: LLEN -5 is count(*) -5")
 def test_a_negative_length_is_a_protocol_error_not_a_count(db):
     with FakeServer(reply=b'+list\r\n:-5\r\n') as fake:
         create_server(db, 's_adv_cnt', fake.url)
@@ -175,8 +170,6 @@ def obeys(db, query, ok):
 STREAM_ENTRY = b'*2\r\n$3\r\n%s\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n'
 
 
-@pytest.mark.xfail(strict=True, reason="StreamLookupPlan keeps whatever entries XRANGE id id returns: "
-                   "rows that break the WHERE clause Redis was trusted with")
 @pytest.mark.parametrize('reply', [b'+stream\r\n*1\r\n' + STREAM_ENTRY % b'2-2',
                                    b'+stream\r\n*2\r\n' + (STREAM_ENTRY % b'1-1') * 2])
 def test_a_stream_lookup_keeps_only_the_id_asked_for(db, reply):
@@ -187,8 +180,6 @@ def test_a_stream_lookup_keeps_only_the_id_asked_for(db, reply):
         assert obeys(db, "select count(*) from %s where id = '1-1'" % t, lambda r: r[0][0] in (0, 1))
 
 
-@pytest.mark.xfail(strict=True, reason="a pushed LIKE prefix's SCAN keys are checked against the "
-                   "table's pattern only, not the prefix")
 def test_a_pushed_prefix_keeps_only_keys_with_that_prefix(db):
     reply = b'*2\r\n$1\r\n0\r\n*1\r\n$2\r\nzz\r\n*1\r\n$1\r\nv\r\n'
     with FakeServer(reply=reply) as fake:

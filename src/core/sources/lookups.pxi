@@ -85,14 +85,33 @@ cdef class LookupPlan(SingleKeyPlan):
 
 cdef class StreamLookupPlan(StreamPlan):
     """stream: XRANGE key id id for each given id, all sent at once, in id
-    order (the stream's own, which the rows keep)."""
+    order (the stream's own, which the rows keep).  Each reply holds that
+    entry or nothing: Redis was trusted with the WHERE clause, so a reply is
+    checked against it."""
     cdef list values
+    cdef Py_ssize_t answered        # replies read so far
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        if tag == T_FETCH and depth == 0 and count > 1:
+            raise self.target.unexpected("%d entries for one id" % count)
+        return StreamPlan.on_array(self, tag, depth, count)
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        if depth == 2 and p[:n] != self.values[self.answered]:
+            raise self.target.unexpected('entry "%s" for id "%s"' % (shown(p[:n]), shown(self.values[self.answered])))
+        return StreamPlan.element(self, depth, p, n)
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_FETCH:
+            self.answered += 1
+        return StreamPlan.on_reply_end(self, tag)
 
     cdef int fetch(self) except -1:
         cdef CommandWriter w
         cdef bytes v
         self.asked = -1                 # never a count: no follow-up batches
-        for v in sorted(self.values, key=lambda i: tuple(int(x) for x in i.split(b'-'))):
+        self.values.sort(key=lambda i: tuple(int(x) for x in i.split(b'-')))
+        for v in self.values:
             w = self.target.command(T_FETCH)
             w.arg(self.command)
             w.arg(self.key)

@@ -408,6 +408,7 @@ cdef class PatternPlan(Plan):
 
     Keys that vanish or change type between SCAN and fetch are skipped."""
     cdef bytes pattern, filter
+    cdef bint check_pattern             # keys are checked against pattern (a pushed prefix's)
     cdef bytes scan_type
     cdef bint ranged, pairs
     cdef ByteBuf cursor
@@ -433,6 +434,14 @@ cdef class PatternPlan(Plan):
         w.arg(b"TYPE")
         w.arg(self.scan_type)
         return w.end()
+
+    cdef bint accepts(self, const char *p, Py_ssize_t n) noexcept:
+        """Whether a key SCAN returned is one the table has: it matches the
+        table's pattern and, for a pushed LIKE prefix, the narrower pattern
+        (whose clause PostgreSQL no longer checks: a server's say-so is not
+        taken for it)."""
+        return ((not self.check_pattern or glob_match(self.pattern, len(self.pattern), p, n)) and
+                (self.filter is None or glob_match(self.filter, len(self.filter), p, n)))
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         self.counters.s.keys += 1
@@ -463,7 +472,7 @@ cdef class PatternPlan(Plan):
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
             if depth == 2:
-                if self.filter is None or glob_match(self.filter, len(self.filter), p, n):
+                if self.accepts(p, n):
                     self.fetch(p, n)
             elif take_cursor(self.cursor, p, n) and self.more_wanted():
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
@@ -501,8 +510,14 @@ cdef class CountPlan(SingleKeyPlan):
         return w.end()
 
     cdef int on_int(self, int tag, int depth, long long v) except -1:
-        self.rows.counted += v
+        self.rows.counted += self.length(v)
         return 0
+
+    cdef long long length(self, long long v) except -1:
+        """A length or count Redis answered, which cannot be negative."""
+        if v < 0:
+            raise self.target.unexpected("a negative count (%d)" % v)
+        return v
 
 
 cdef class IndexCountPlan(CountPlan):
@@ -514,6 +529,7 @@ cdef class IndexCountPlan(CountPlan):
         return CountPlan.fetch(self) if self.spans else 0
 
     cdef int on_int(self, int tag, int depth, long long v) except -1:
+        v = self.length(v)
         for first, last in self.spans:
             self.rows.counted += max(0, min(last, v - 1) - first + 1)
         return 0
