@@ -52,6 +52,25 @@ def off(pg, testdb):
 
 
 @pytest.fixture
+def roles(db):
+    """Two ordinary roles, rw_a and rw_b, that may use the wrapper and schema
+    redis; everything they own is dropped afterwards."""
+    names = ('rw_a', 'rw_b')
+    for name in names:
+        if rows(db, 'select 1 from pg_roles where rolname = %s', name):
+            db.execute('drop owned by %s cascade' % name)
+            db.execute('drop role %s' % name)
+        db.execute('create role %s' % name)
+        db.execute('grant usage on foreign data wrapper redis_wrapper to %s' % name)
+        db.execute('grant usage, create on schema redis to %s' % name)
+    yield names
+    db.execute('reset role')
+    for name in names:
+        db.execute('drop owned by %s cascade' % name)
+        db.execute('drop role %s' % name)
+
+
+@pytest.fixture
 def own_redis():
     """A redis-server of the test's own, for tests that restart, reconfigure or break it."""
     server = Redis().start()
@@ -87,14 +106,19 @@ def table(db, name, src_type, src_key, columns=None, server='redis_server'):
     return 'redis.' + name
 
 
-def server_with_table(db, name, url, **options):
-    """(Re)create server <name> with conn_url url and options, and a list table
-    redis.<name>_l on key 'l'; returns the table's name."""
+def create_server(db, name, url, **options):
+    """(Re)create server <name> with conn_url url and options."""
     opts = dict(options, conn_url=url)
     db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
     db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
         sql.Identifier(name), sql.SQL(', ').join(
             sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(str(v))) for k, v in opts.items())))
+
+
+def server_with_table(db, name, url, **options):
+    """(Re)create server <name> with conn_url url and options, and a list table
+    redis.<name>_l on key 'l'; returns the table's name."""
+    create_server(db, name, url, **options)
     db.execute(sql.SQL("create foreign table redis.{} (element text) server {} "
                        "options (src_type 'list', src_key 'l')").format(
         sql.Identifier(name + '_l'), sql.Identifier(name)))
@@ -133,4 +157,4 @@ def sqlstate_of(excinfo):
     return excinfo.value.sqlstate
 
 
-__all__ = ['table', 'rows', 'peak_growth_kb', 'server_with_table', 'open_fds', 'psycopg']
+__all__ = ['table', 'rows', 'peak_growth_kb', 'create_server', 'server_with_table', 'open_fds', 'psycopg']

@@ -5,37 +5,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import rows
+from conftest import create_server, rows
 from fake_servers import FakeServer
 
 SECRET = 'adv-s3cret'
-
-
-@pytest.fixture
-def roles(db):
-    """Two ordinary roles, rw_adv_a and rw_adv_b, that may use the wrapper and schema
-    redis; everything they own is dropped afterwards."""
-    names = ('rw_adv_a', 'rw_adv_b')
-    for name in names:
-        if rows(db, 'select 1 from pg_roles where rolname = %s', name):
-            db.execute('drop owned by %s cascade' % name)
-            db.execute('drop role %s' % name)
-        db.execute('create role %s' % name)
-        db.execute('grant usage on foreign data wrapper redis_wrapper to %s' % name)
-        db.execute('grant usage, create on schema redis to %s' % name)
-    yield names
-    db.execute('reset role')
-    for name in names:
-        db.execute('drop owned by %s cascade' % name)
-        db.execute('drop role %s' % name)
-
-
-def create_server(db, name, url, **options):
-    opts = dict(options, conn_url=url)
-    db.execute(sql.SQL('drop server if exists {} cascade').format(sql.Identifier(name)))
-    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
-        sql.Identifier(name), sql.SQL(', ').join(
-            sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(str(v))) for k, v in opts.items())))
 
 
 def foreign_table(db, name, server, src_type='list', key='l', columns='element text'):
@@ -59,10 +32,10 @@ def acl_redis(own_redis):
 
 
 def mappings(db, server):
-    db.execute('grant usage on foreign server %s to rw_adv_a, rw_adv_b' % server)
-    db.execute("create user mapping for rw_adv_a server %s options (user 'alice', password %s)"
+    db.execute('grant usage on foreign server %s to rw_a, rw_b' % server)
+    db.execute("create user mapping for rw_a server %s options (user 'alice', password %s)"
                % (server, sql.Literal('alice-' + SECRET).as_string(db)))
-    db.execute("create user mapping for rw_adv_b server %s options (user 'bob', password %s)"
+    db.execute("create user mapping for rw_b server %s options (user 'bob', password %s)"
                % (server, sql.Literal('bob-' + SECRET).as_string(db)))
 
 
@@ -72,13 +45,13 @@ def mappings(db, server):
 def test_a_nopass_redis_user_does_not_count_as_authenticating(db, roles, own_redis, how):
     # own_redis has no requirepass: its default user is on and nopass, as out of the box.
     own_redis.client().rpush('l', 'only-the-os-user-may-read-this')
-    db.execute('set role rw_adv_a')
+    db.execute('set role rw_a')
     if how == 'url':
         create_server(db, 's_adv_nopass', 'redis://default:anything@127.0.0.1:%d' % own_redis.port)
-        db.execute('create user mapping for rw_adv_a server s_adv_nopass')
+        db.execute('create user mapping for rw_a server s_adv_nopass')
     else:
         create_server(db, 's_adv_nopass', own_redis.url)
-        db.execute("create user mapping for rw_adv_a server s_adv_nopass "
+        db.execute("create user mapping for rw_a server s_adv_nopass "
                    "options (user 'default', password 'anything')")
     t = foreign_table(db, 'adv_nopass', 's_adv_nopass')
     with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted):
@@ -91,14 +64,14 @@ def test_a_pushed_count_reads_with_the_view_owners_mapping(db, roles, acl_redis)
     SECURITY DEFINER function alike."""
     create_server(db, 's_adv_view', acl_redis.url)
     mappings(db, 's_adv_view')
-    db.execute('set role rw_adv_a')
+    db.execute('set role rw_a')
     t = foreign_table(db, 'adv_items', 's_adv_view')
     db.execute('create view redis.adv_view as select * from %s' % t)
     db.execute('create view redis.adv_count as select count(*) from %s' % t)
     db.execute('create function redis.adv_count_fn() returns bigint language sql security definer '
                'as $$ select count(*) from %s $$' % t)
-    db.execute('grant select on redis.adv_view, redis.adv_count, %s to rw_adv_b' % t)
-    db.execute('set role rw_adv_b')
+    db.execute('grant select on redis.adv_view, redis.adv_count, %s to rw_b' % t)
+    db.execute('set role rw_b')
     plan = [r[0] for r in rows(db, 'explain verbose select count(*) from redis.adv_view')]
     assert '  Redis Command: LLEN "l"' in plan and not any('Aggregate' in p for p in plan)
     # bob may not run LLEN: a count can only come through alice's mapping.
@@ -121,20 +94,20 @@ def inherited_child(db, parent_owner, child_owner, server):
 def test_analyze_reads_a_foreign_child_with_its_own_owners_mapping(db, roles, acl_redis):
     create_server(db, 's_adv_inh', acl_redis.url)
     mappings(db, 's_adv_inh')
-    inherited_child(db, 'rw_adv_a', 'rw_adv_b', 's_adv_inh')
-    db.execute('set role rw_adv_a')
-    # The child is rw_adv_b's, whose mapping (bob) may not read it.
+    inherited_child(db, 'rw_a', 'rw_b', 's_adv_inh')
+    db.execute('set role rw_a')
+    # The child is rw_b's, whose mapping (bob) may not read it.
     with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification):
         db.execute('analyze redis.adv_parent')
 
 
 def test_analyze_of_a_superusers_parent_keeps_the_childs_owner_to_the_rules(db, roles, own_redis):
     own_redis.client().rpush('l', 'os-user-only')
-    db.execute('set role rw_adv_b')
+    db.execute('set role rw_b')
     create_server(db, 's_adv_unix', 'unix://%s' % own_redis.socket)
-    db.execute("create user mapping for rw_adv_b server s_adv_unix options (password 'x')")
+    db.execute("create user mapping for rw_b server s_adv_unix options (password 'x')")
     db.execute('reset role')
-    inherited_child(db, 'current_user', 'rw_adv_b', 's_adv_unix')
+    inherited_child(db, 'current_user', 'rw_b', 's_adv_unix')
     with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted):
         db.execute('analyze redis.adv_parent')
 

@@ -7,36 +7,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import rows, server_with_table
+from conftest import create_server, rows, server_with_table
 from redis_wrapper_tools.servers import free_port
 
 SECRET = 'sec-r3t-pw'
-
-
-@pytest.fixture
-def roles(db):
-    """Two ordinary roles, rw_a and rw_b, that may use the wrapper and schema redis;
-    everything they own is dropped afterwards."""
-    names = ('rw_a', 'rw_b')
-    for name in names:
-        if rows(db, 'select 1 from pg_roles where rolname = %s', name):
-            db.execute('drop owned by %s cascade' % name)
-            db.execute('drop role %s' % name)
-        db.execute('create role %s' % name)
-        db.execute('grant usage on foreign data wrapper redis_wrapper to %s' % name)
-        db.execute('grant usage, create on schema redis to %s' % name)
-    yield names
-    db.execute('reset role')
-    for name in names:
-        db.execute('drop owned by %s cascade' % name)
-        db.execute('drop role %s' % name)
-
-
-def create_server(db, name, url, **options):
-    opts = dict(options, conn_url=url)
-    db.execute(sql.SQL('create server {} foreign data wrapper redis_wrapper options ({})').format(
-        sql.Identifier(name), sql.SQL(', ').join(
-            sql.SQL('{} {}').format(sql.Identifier(k), sql.Literal(str(v))) for k, v in opts.items())))
 
 
 def list_table(db, name, server, key='l'):
