@@ -43,7 +43,11 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 				rowstoskip = reservoir_get_next_S(&rstate, *totalrows, targrows);
 			if (rowstoskip <= 0)
 			{
+#if PG_VERSION_NUM >= 150000
 				int			k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+#else
+				int			k = (int) (targrows * sampler_random_fract(rstate.randstate));
+#endif
 
 				heap_freetuple(rows[k]);
 				rows[k] = heap_form_tuple(tupdesc, values, isnull);

@@ -203,11 +203,11 @@ int8_datum(const char *p, int64 len)
 	char	   *end;
 	int64		value;
 
-	/* strtoi64 alone would also skip spaces and take a plus sign */
+	/* strtoll alone would also skip spaces and take a plus sign */
 	if (len == 0 || !(isdigit((unsigned char) p[0]) || p[0] == '-'))
 		bad_number(p, len, "bigint", false);
 	errno = 0;
-	value = strtoi64(p, &end, 10);
+	value = strtoll(p, &end, 10);	/* long long is 64 bits wherever PostgreSQL builds */
 	if (end != p + len)
 		bad_number(p, len, "bigint", false);
 	if (errno == ERANGE)

@@ -129,7 +129,11 @@ column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e, Oid type)
 static bool
 is_scan_constant(PlannerInfo *root, RelOptInfo *baserel, Expr *e)
 {
+#if PG_VERSION_NUM >= 140000
 	return !bms_is_member(baserel->relid, pull_varnos(root, (Node *) e)) &&
+#else
+	return !bms_is_member(baserel->relid, pull_varnos((Node *) e)) &&
+#endif
 		!contain_volatile_functions((Node *) e) &&
 		!contain_subplans((Node *) e);
 }

@@ -4,7 +4,7 @@
  *
  * count(*) of a single foreign table of ours, with no other aggregate, no
  * grouping and no clause left to PostgreSQL, becomes one ForeignScan that asks
- * the core for count_only (LLEN, HLEN, SCAN counting keys, ... its choice):
+ * the core for count_only (how it counts is the core's choice):
  * the upper path of the grouping relation, as postgres_fdw's
  * add_foreign_grouping_paths.  planner.c makes its plan.
  *
@@ -20,6 +20,10 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "utils/fmgroids.h"
+
+#if PG_VERSION_NUM < 140000
+#define F_COUNT_ 2803			/* count(*): PostgreSQL 13 names no aggregate's function */
+#endif
 
 /* Whether node is a plain count(*): no DISTINCT, ORDER BY or FILTER, not split. */
 static bool

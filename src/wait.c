@@ -10,7 +10,11 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
+#else
+#include "pgstat.h"				/* PG_WAIT_EXTENSION before PostgreSQL 14 */
+#endif
 
 /* One latch wait; -1 if it failed (the error is logged, not raised). */
 static int

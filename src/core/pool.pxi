@@ -1,5 +1,6 @@
 # The per-backend connection pool.  The C side names each connection by a key
-# (server and role) and invalidates keys when their server or user mapping
+# (a server and the user mapping used, or the role where there is none) and
+# invalidates keys when their server or user mapping
 # changes; the pool holds connections by (key, node), the node being the
 # server one connection goes to (None: the one the URL names), so a scan may
 # hold several nodes' connections.  A connection is also matched on

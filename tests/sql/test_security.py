@@ -192,3 +192,11 @@ def test_keys_are_escaped_in_messages(db, r, redis_server, encoding):
     with pytest.raises(psycopg.errors.CharacterNotInRepertoire) as e:
         db.execute('select * from redis.s_esc_m')
     assert 'Redis key "bad\\xff\\x01key"' in (e.value.diag.context or '')
+
+
+def test_a_malformed_url_does_not_echo_what_may_be_a_password(db):
+    """Everything before the first :// passes for a scheme in a malformed URL."""
+    db.execute('drop server if exists s_badurl cascade')
+    with pytest.raises(psycopg.errors.FdwInvalidAttributeValue) as e:
+        create_server(db, 's_badurl', 'alice:hunter2://x@127.0.0.1')
+    assert 'hunter2' not in str(e.value) and 'scheme' in str(e.value)

@@ -313,7 +313,10 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
-        with nogil:                     # other Python threads (tests, tools) run meanwhile
+        if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
+            with nogil:
+                r = g_wait(fd, events, timeout)
+        else:                           # PostgreSQL's code runs with nothing else beside it
             r = g_wait(fd, events, timeout)
         if r == RW_WAIT_INTERRUPTED:
             raise Interrupted()

@@ -60,7 +60,8 @@ cdef Url parse_url(str url):
         raise bad_url("it has no scheme")
     scheme = scheme.lower()
     if scheme not in ('redis', 'rediss', 'unix'):
-        raise bad_url("unsupported scheme \"%s\"" % scheme[:20])
+        # Not echoed: in a malformed URL it may be part of the password.
+        raise bad_url("unsupported scheme (not redis, rediss or unix)")
     u.scheme = scheme
     # The user info ends at the last '@': host, port and db never contain one,
     # a password might.
