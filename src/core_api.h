@@ -75,6 +75,8 @@ typedef struct RwSourceInfo
 	int			ncolumns;
 	RwColumnInfo columns[RW_MAX_COLUMNS];
 	int			has_fetch;		/* the table option fetch applies */
+	int			ordered_by;		/* the column whose ascending order every scan's
+								 * rows come in, or -1 */
 } RwSourceInfo;
 
 /* RwScanSpec.fetch: how a single key is read. */

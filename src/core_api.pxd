@@ -57,6 +57,7 @@ cdef extern from "core_api.h":
         int ncolumns
         RwColumnInfo columns[RW_MAX_COLUMNS]
         int has_fetch
+        int ordered_by
 
     ctypedef enum RwOperator:
         RW_OP_EQ

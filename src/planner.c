@@ -10,7 +10,10 @@
  */
 #include "redis_wrapper.h"
 
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
 #include "foreign/fdwapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -23,6 +26,7 @@
 #include "optimizer/restrictinfo.h"
 #include "port/pg_bitutils.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 /*
@@ -185,6 +189,38 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 								  info->fetched);
 }
 
+/*
+ * The query's order, when the scan's rows already come in it: ORDER BY the
+ * column the source keeps in ascending order (a sorted set's score, a list's
+ * index), alone, with its type's default btree order.  PostgreSQL then needs
+ * no sort, and a LIMIT above reads only its rows (upper.c).
+ */
+static List *
+source_order(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info)
+{
+	int			ordered_by = rw_source_info(info->opts.spec.src_type)->ordered_by;
+	PathKey    *pk;
+	ListCell   *lc;
+
+	if (ordered_by < 0 || list_length(root->query_pathkeys) != 1)
+		return NIL;
+	pk = linitial(root->query_pathkeys);
+	if (pk->pk_strategy != BTLessStrategyNumber || pk->pk_nulls_first)
+		return NIL;
+	foreach(lc, pk->pk_eclass->ec_members)
+	{
+		EquivalenceMember *em = lfirst(lc);
+		Var		   *var = (Var *) em->em_expr;
+
+		if (IsA(var, Var) && var->varno == baserel->relid && var->varlevelsup == 0 &&
+			var->varattno > 0 && var->varattno <= info->cols.natts &&
+			info->cols.attmap[var->varattno - 1] == ordered_by &&
+			pk->pk_opfamily == get_opclass_family(GetDefaultOpClass(var->vartype, BTREE_AM_OID)))
+			return list_make1(pk);
+	}
+	return NIL;
+}
+
 /* Path fdw_private: the RestrictInfos Redis serves, and rw_plan's description. */
 static void
 add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetched,
@@ -193,7 +229,8 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetche
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, rows,
 									 RW_STARTUP_COST, RW_STARTUP_COST + fetched * RW_PER_ROW_COST,
-									 NIL, required_outer, NULL,
+									 source_order(root, baserel, (RwRelInfo *) baserel->fdw_private),
+									 required_outer, NULL,
 #if PG_VERSION_NUM >= 170000
 									 NIL,
 #endif

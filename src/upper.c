@@ -130,10 +130,12 @@ rw_limit_hint(PlannerInfo *root, RelOptInfo *baserel, ForeignPath *path, List *l
 	/*
 	 * grouping_planner sets limit_tuples only with no grouping, aggregate,
 	 * DISTINCT, window function or set-returning function above the scan; a
-	 * sort would need all rows, a filter drops some, and other relations
-	 * (joins, appends) mix theirs in.
+	 * sort would need all rows (unless the scan's own order is the query's:
+	 * then there is none), a filter drops some, and other relations (joins,
+	 * appends) mix theirs in.
 	 */
-	if (!rw_pushdown || root->limit_tuples < 0 || parse->sortClause != NIL ||
+	if (!rw_pushdown || root->limit_tuples < 0 ||
+		(parse->sortClause != NIL && path->path.pathkeys == NIL) ||
 		parse->rowMarks != NIL || local != NIL || path->path.param_info != NULL ||
 		baserel->reloptkind != RELOPT_BASEREL || !bms_equal(root->all_baserels, baserel->relids))
 		return 0;

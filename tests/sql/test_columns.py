@@ -387,3 +387,28 @@ def test_explain_analyze_adds_up_the_scans_of_a_parameterized_loop(db, data):
     assert one['Redis Commands'] >= 1 and one['Redis Keys'] >= 1
     assert three['Redis Commands'] > one['Redis Commands']
     assert three['Redis Keys'] > one['Redis Keys']
+
+
+@pytest.mark.parametrize('sql, ordered', [
+    ('select element, score from %s order by score limit 4' % ZSET_T, True),
+    ('select element, score from %s where score > 0 order by score limit 3 offset 1' % ZSET_T, True),
+    ('select element, index from %s order by index limit 5' % LIST_T, True),
+    ('select element, index from %s where index >= 10 order by index limit 2' % LIST_T, True),
+    # Not the source's order: PostgreSQL sorts.
+    ('select element, score from %s order by score desc limit 4' % ZSET_T, False),
+    ('select element, score from %s order by score, element limit 4' % ZSET_T, False),
+    ('select element, score from %s order by element limit 4' % ZSET_T, False),
+    ('select element, score from %s order by score nulls first limit 4' % ZSET_T, False),
+])
+def test_the_sources_order_needs_no_sort(db, off, data, sql, ordered):
+    """ORDER BY a sorted set's score or a list's index is the order the rows
+    come in: no Sort, and the LIMIT reaches Redis."""
+    plan = plan_of(db, sql)
+    assert ('Sort' not in plan and 'Redis Limit' in plan) == ordered, plan
+    got = db.execute(sql).fetchall()
+    local = db.execute(sql.replace('redis.col_', 'col_local.')).fetchall()
+    # Equal scores may come in either order: the ordering column must agree.
+    column = 0 if 'order by element' in sql else 1
+    assert [r[column] for r in got] == [r[column] for r in local] == \
+        [r[column] for r in off.execute(sql).fetchall()]
+    assert len(got) == len(local) > 0

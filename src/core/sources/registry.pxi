@@ -108,6 +108,8 @@ cdef int load_sources() except -1:
         if count is not None:
             s.count = count
         s.order = order
+        # Column 1 (index, score) is the order every plan of such a source keeps.
+        s.info.ordered_by = 1 if order != ORDER_NONE else -1
         s.range_count = NULL
         if range_count is not None:
             s.range_count = range_count
