@@ -36,7 +36,18 @@ typedef enum RwErrorKind
 	RW_ERR_OUT_OF_MEMORY,
 	RW_ERR_PRIVILEGE,			/* this role may not connect so (password_required) */
 	RW_ERR_TOO_LARGE,			/* a value over max_value_size */
-	RW_ERR_INTERNAL				/* a bug: an unexpected Python exception */
+	RW_ERR_INTERNAL,			/* a bug: an unexpected Python exception */
+	/* writes */
+	RW_ERR_UNIQUE,				/* the member, field or key exists: 23505 */
+	RW_ERR_NOT_NULL,			/* Redis needs a value where the row has NULL: 23502 */
+	RW_ERR_BAD_VALUE,			/* a value Redis cannot store so (items of the wrong
+								 * JSON shape, an empty collection): 22023 */
+	RW_ERR_OUTSIDE_PATTERN,		/* a key the table's pattern does not match: 23514 */
+	RW_ERR_UNSUPPORTED,			/* a write the source cannot do (UPDATE of a stream): 0A000 */
+	RW_ERR_CONFLICT,			/* what the statement read changed before it was
+								 * applied: 40001, the transaction may be retried */
+	RW_ERR_UNKNOWN_OUTCOME		/* the connection was lost while EXEC was under way:
+								 * whether the writes applied is unknown: 08007 */
 } RwErrorKind;
 
 typedef struct RwError
@@ -221,5 +232,78 @@ typedef struct RwScanStats
 extern void rw_scan_stats(void *scan, RwScanStats *stats);
 extern void rw_pool_invalidate(uint64_t key);
 extern int	rw_pool_describe(uint64_t key, char *where, size_t size);
+
+/*
+ * Writes.  The C side hands over rows as plain data (logical columns, as
+ * text; items as the items layout above); the core decides the Redis
+ * commands.  Nothing is sent while rows arrive, but for reads a row's outcome
+ * needs (ON CONFLICT DO NOTHING, a stream id to return): a statement's
+ * writes, with checks that what it read is still so, are applied when its
+ * last modify on that connection closes, in one WATCH/MULTI/EXEC; a
+ * transactional table's are held until rw_xact_precommit.
+ */
+typedef enum RwWriteOp
+{
+	RW_WRITE_INSERT = 0,
+	RW_WRITE_UPDATE,
+	RW_WRITE_DELETE,
+	RW_WRITE_TRUNCATE			/* the table's key, or every key of its pattern */
+} RwWriteOp;
+
+typedef struct RwModifySpec
+{
+	int			op;				/* RwWriteOp */
+	int			set_mask;		/* UPDATE: bit c set for each logical column assigned */
+	int			on_conflict_skip;	/* INSERT ... ON CONFLICT DO NOTHING */
+	int			returning;		/* RwWriteRow.out wanted (RETURNING, AFTER triggers) */
+	int			transactional;	/* hold the writes until the transaction commits */
+	int			level;			/* the transaction nesting level the writes belong to */
+} RwModifySpec;
+
+/*
+ * One row.  A value with p NULL is SQL NULL; in before, also a column the table
+ * does not declare.  ITEMS values use the items layout (RW_ITEMS_ARRAY /
+ * RW_ITEMS_OBJECT, counts and 4-byte padded strings); FLOAT8 values are
+ * written as Redis reads a score ("1.5", "inf", "-inf").
+ */
+typedef struct RwWriteRow
+{
+	RwValue		before[RW_MAX_COLUMNS];	/* UPDATE, DELETE: the row as the scan read it */
+	RwValue		after[RW_MAX_COLUMNS];	/* INSERT: the row; UPDATE: the set_mask columns */
+	int			written;		/* out: 0 when the row was skipped (ON CONFLICT DO
+								 * NOTHING, a row deleted twice) */
+} RwWriteRow;
+
+/*
+ * Describe (for EXPLAIN, no I/O) the writes of a modify: which commands, and
+ * when they are applied.
+ */
+extern int	rw_modify_describe(const RwScanSpec *spec, const RwModifySpec *m,
+							   char *description, size_t size, RwError *err);
+/* A modify of one table: spec says the connection and the table, as for a scan. */
+extern int	rw_modify_open(const RwScanSpec *spec, const RwModifySpec *m, void **modify,
+						   RwError *err);
+/*
+ * Queue n rows (none for TRUNCATE).  Each row's written is set; with
+ * m->returning, out gets one row of cells per row given (the row as Redis
+ * will hold it: a stream id assigned, a default score), valid until the next
+ * call on this modify.  RW_INTERRUPTED: call again with the same rows.
+ */
+extern int	rw_modify_rows(void *modify, RwWriteRow *rows, int n, RwBatch *out, RwError *err);
+/*
+ * Every row is queued: when this is the last modify of its connection open in
+ * the statement, apply the statement's writes (unless transactional).
+ * RW_INTERRUPTED: call again.
+ */
+extern int	rw_modify_close(void *modify, RwError *err);
+/* Let go of a modify, closed or not; an unclosed one's statement writes are dropped. */
+extern void rw_modify_release(void *modify);
+
+/* The transaction: apply the transactional writes (one MULTI/EXEC per connection); resumable. */
+extern int	rw_xact_precommit(RwError *err);
+extern int	rw_xact_pending(void);	/* transactional writes are waiting */
+extern void rw_xact_abort(void);	/* forget every pending write */
+extern void rw_xact_subabort(int level);	/* forget writes of levels >= level */
+extern void rw_xact_subcommit(int level);	/* writes of level move to level - 1 */
 
 #endif							/* REDIS_WRAPPER_CORE_API_H */

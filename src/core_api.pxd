@@ -21,6 +21,13 @@ cdef extern from "core_api.h":
         RW_ERR_PRIVILEGE
         RW_ERR_TOO_LARGE
         RW_ERR_INTERNAL
+        RW_ERR_UNIQUE
+        RW_ERR_NOT_NULL
+        RW_ERR_BAD_VALUE
+        RW_ERR_OUTSIDE_PATTERN
+        RW_ERR_UNSUPPORTED
+        RW_ERR_CONFLICT
+        RW_ERR_UNKNOWN_OUTCOME
     ctypedef struct RwError:
         int kind
         char message[1024]
@@ -119,3 +126,20 @@ cdef extern from "core_api.h":
         int64_t keys
 
     ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil
+
+    ctypedef enum RwWriteOp:
+        RW_WRITE_INSERT
+        RW_WRITE_UPDATE
+        RW_WRITE_DELETE
+        RW_WRITE_TRUNCATE
+    ctypedef struct RwModifySpec:
+        int op
+        int set_mask
+        int on_conflict_skip
+        int returning
+        int transactional
+        int level
+    ctypedef struct RwWriteRow:
+        RwValue before[RW_MAX_COLUMNS]
+        RwValue after[RW_MAX_COLUMNS]
+        int written
