@@ -88,6 +88,8 @@ typedef struct RwSourceInfo
 	int			has_fetch;		/* the table option fetch applies */
 	int			ordered_by;		/* the column whose ascending order every scan's
 								 * rows come in, or -1 */
+	int			reversible;		/* scans can instead return them in descending
+								 * order (RwScanSpec.reverse) */
 } RwSourceInfo;
 
 /* RwScanSpec.fetch: how a single key is read. */
@@ -160,6 +162,8 @@ typedef struct RwScanSpec
 	int			nquals;			/* clauses the scan serves (rw_plan's pushed ones) */
 	const RwQual *quals;
 	int64_t		limit;			/* at most this many rows are wanted; 0: all */
+	int			reverse;		/* rows in descending order of ordered_by (a
+								 * reversible source) */
 	int			count_only;		/* one row instead: how many rows there are, as
 								 * decimal text in column 0 */
 	int			password_required;	/* send a password, and no unix sockets */

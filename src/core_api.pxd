@@ -65,6 +65,7 @@ cdef extern from "core_api.h":
         RwColumnInfo columns[RW_MAX_COLUMNS]
         int has_fetch
         int ordered_by
+        int reversible
 
     ctypedef enum RwOperator:
         RW_OP_EQ
@@ -106,6 +107,7 @@ cdef extern from "core_api.h":
         int nquals
         const RwQual *quals
         int64_t limit
+        int reverse
         int count_only
         int password_required
         int64_t max_value_size

@@ -192,20 +192,23 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 /*
  * The query's order, when the scan's rows already come in it: ORDER BY the
  * column the source keeps in ascending order (a sorted set's score, a list's
- * index), alone, with its type's default btree order.  PostgreSQL then needs
- * no sort, and a LIMIT above reads only its rows (upper.c).
+ * index), alone, with its type's default btree order, or descending where
+ * the source can read backwards (a sorted set).  The column is never NULL,
+ * so where NULLs would go does not matter.  PostgreSQL then needs no sort,
+ * and a LIMIT above reads only its rows (upper.c).
  */
 static List *
 source_order(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info)
 {
-	int			ordered_by = rw_source_info(info->opts.spec.src_type)->ordered_by;
+	const RwSourceInfo *source = rw_source_info(info->opts.spec.src_type);
 	PathKey    *pk;
 	ListCell   *lc;
 
-	if (ordered_by < 0 || list_length(root->query_pathkeys) != 1)
+	if (source->ordered_by < 0 || list_length(root->query_pathkeys) != 1)
 		return NIL;
 	pk = linitial(root->query_pathkeys);
-	if (pk->pk_strategy != BTLessStrategyNumber || pk->pk_nulls_first)
+	if (pk->pk_strategy != BTLessStrategyNumber &&
+		!(pk->pk_strategy == BTGreaterStrategyNumber && source->reversible))
 		return NIL;
 	foreach(lc, pk->pk_eclass->ec_members)
 	{
@@ -214,7 +217,7 @@ source_order(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info)
 
 		if (IsA(var, Var) && var->varno == baserel->relid && var->varlevelsup == 0 &&
 			var->varattno > 0 && var->varattno <= info->cols.natts &&
-			info->cols.attmap[var->varattno - 1] == ordered_by &&
+			info->cols.attmap[var->varattno - 1] == source->ordered_by &&
 			pk->pk_opfamily == get_opclass_family(GetDefaultOpClass(var->vartype, BTREE_AM_OID)))
 			return list_make1(pk);
 	}
@@ -420,6 +423,10 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntablei
 						 lsecond(best_path->fdw_private));
 	private = lappend(private, makeInteger(count ? 0 : rw_limit_hint(root, baserel, best_path, local)));
 	private = lappend(private, makeInteger(count));
+	/* the path's order is source_order's: descending when it says so */
+	private = lappend(private, makeInteger(best_path->path.pathkeys != NIL &&
+										   ((PathKey *) linitial(best_path->path.pathkeys))->pk_strategy ==
+										   BTGreaterStrategyNumber));
 	return make_foreignscan(tlist, local, count ? 0 : baserel->relid, exprs, private,
 							count ? lthird(best_path->fdw_private) : NIL, NIL, outer_plan);
 }

@@ -94,10 +94,12 @@ enum RwScanPrivateIndex
 	RwScanPrivateCommand,		/* String: rw_plan's description, for EXPLAIN */
 	RwScanPrivateLimit,			/* Integer: RwScanSpec.limit, at most that many rows
 								 * wanted (0: all) */
-	RwScanPrivateCount			/* Integer: 1 for a pushed count(*), a scan of no
+	RwScanPrivateCount,			/* Integer: 1 for a pushed count(*), a scan of no
 								 * relation (scanrelid 0) whose one bigint column,
 								 * fdw_scan_tlist's count(*), is the core's
 								 * count_only answer */
+	RwScanPrivateReverse		/* Integer: RwScanSpec.reverse, rows in descending
+								 * order of the source's ordered_by column */
 };
 enum RwScanQualIndex
 {

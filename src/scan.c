@@ -214,6 +214,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
 					list_nth(plan->fdw_private, RwScanPrivateAttnos));
 	st->opts.spec.limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
+	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
 	st->params = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
 
@@ -365,6 +366,8 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							strVal(list_nth(plan->fdw_private, RwScanPrivateCommand)), es);
 	if (limit > 0)
 		ExplainPropertyInteger("Redis Limit", NULL, limit, es);
+	if (intVal(list_nth(plan->fdw_private, RwScanPrivateReverse)))
+		ExplainPropertyText("Redis Order", "descending (REV)", es);
 
 	/* What Redis did, for a scan that ran: of the scans a parameterized loop opened, all */
 	if (es->analyze && st && st->opened)

@@ -174,12 +174,14 @@ cdef double estimate(const RwScanSpec *spec, Pushdown d):
     return -1 if r.by_score or r.hi == INDEX_MAX else r.hi - r.lo + 1
 
 
-cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, bint want_column1):
+cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, bint want_column1,
+                    bint rev):
     """The plan that reads a source as its registry entry says, serving the
     pushed clauses d; fetch picks one command for all of a key (RW_FETCH_ALL)
     or incremental reads.  count_only: a whole source or a range is counted
     by Redis (LLEN..., ZCOUNT, or SCAN's keys); a lookup's rows are counted as
-    they come.  want_column1: a sorted set's scores are asked for (WITHSCORES)."""
+    they come.  want_column1: a sorted set's scores are asked for (WITHSCORES).
+    rev: a reversible source's rows from the highest score down."""
     cdef const Source *src = &SOURCES[src_type]
     cdef Plan plan
     cdef SingleKeyPlan sp
@@ -238,6 +240,8 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
                 # list and zset: batches of indexes, or of a score range, span after span
                 rp = ScoreRangePlan() if d.range is not None and d.range.by_score else RangePlan()
                 rp.spans = d.range.spans() if d.range is not None else [(0, INDEX_MAX)]
+                if rev and d.range is not None:
+                    rp.spans.reverse()
                 rp.whole = fetch == RW_FETCH_ALL
                 mp = rp
             else:
@@ -257,4 +261,5 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
         sp.type_name = src.redis_type
         plan = sp
     plan.key = key
+    plan.rev = rev and src.info.reversible and not count_only
     return plan

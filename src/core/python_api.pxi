@@ -33,7 +33,7 @@ cdef class SpecHolder:
 
     cdef int fill(self, str url, str source, bytes key, object fetch, object quals, object want,
                   object max_value_size, int command_timeout_ms, long long limit=0,
-                  bint count=False) except -1:
+                  bint count=False, bint reverse=False) except -1:
         cdef int i, k, nvalues = 0
         memset(&self.spec, 0, sizeof(self.spec))
         names = source_names()
@@ -51,6 +51,7 @@ cdef class SpecHolder:
         self.spec.command_timeout_ms = command_timeout_ms
         self.spec.limit = limit
         self.spec.count_only = count
+        self.spec.reverse = reverse
         self.spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE if max_value_size is None else max_value_size
         quals = list(quals)
         if len(quals) > RW_MAX_QUALS:
@@ -114,11 +115,12 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
 
 def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
          max_value_size=None, int command_timeout_ms=0, bint count_only=False,
-         long long limit=0, bint count=False, dict stats=None):
+         long long limit=0, bint count=False, bint reverse=False, dict stats=None):
     """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
     quals are those rw_plan pushed (see plan()); limit and count are the
-    spec's (count: Redis counts, one row of decimal text); stats, a dict,
+    spec's (count: Redis counts, one row of decimal text; reverse: a sorted
+    set from its highest score down); stats, a dict,
     gets rw_scan_stats's counters at the end.  want: the columns read, by
     default those of the spec's shapes (a list's index and a sorted set's
     score are opt-in).  Raises CoreError."""
@@ -129,7 +131,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     cdef Py_ssize_t r
     cdef const RwCell *row
     cdef const RwSourceInfo *info
-    h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count)
+    h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count, reverse)
     info = &SOURCES[h.spec.src_type].info
     kinds = [info.columns[c].kind == RW_KIND_ITEMS if c < info.ncolumns else False
              for c in range(RW_MAX_COLUMNS)]

@@ -14,6 +14,7 @@ cdef class Scan:
     cdef long long max_value_size
     cdef long long limit            # at most this many rows wanted; 0: all
     cdef bint count_only            # one row: how many rows there are
+    cdef bint reverse               # rows in descending order (a reversible source)
     cdef long long count            # count_only: rows counted in batches so far
     cdef Connection conn
     cdef Counters counters          # for EXPLAIN ANALYZE: all this scan did, across rescans
@@ -57,6 +58,7 @@ cdef class Scan:
         self.max_value_size = spec.max_value_size
         self.limit = max(spec.limit, 0)
         self.count_only = spec.count_only != 0
+        self.reverse = spec.reverse != 0 and SOURCES[spec.src_type].info.reversible
         if self.count_only:             # rows are only counted: build no cells
             self.rows.want[0] = self.rows.want[1] = False
         self.connect()
@@ -65,7 +67,7 @@ cdef class Scan:
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
         self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only,
-                              self.rows.want[1])
+                              self.rows.want[1], self.reverse)
         self.plan.limit = self.limit
         self.plan.counters = self.counters
         self.plan.rows = self.rows

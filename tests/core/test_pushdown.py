@@ -137,6 +137,31 @@ def test_zmscore_rows_in_score_then_member_order(fake):
         b'b', b'a', b'd', b'f', b'c', b'e']
 
 
+def test_zmscore_rows_reversed_for_a_descending_order(fake):
+    """reverse: highest score first, members of one score in reverse byte order (ZRANGE ... REV's)."""
+    members = [b'c', b'a', b'd', b'b']
+    server = fake({c('TYPE', 'z'): resp(status(b'zset')),
+                   c('ZMSCORE', 'z', *members): resp([b'2', b'1', b'1', b'-inf'])})
+    assert [r[0] for r in scan(server, 'zset', b'z', quals=((0, '=', members),), reverse=True)] == [
+        b'c', b'd', b'a', b'b']
+
+
+@pytest.mark.parametrize('quals, command', [
+    ((), ['ZRANGE', 'z', '0', '127', 'REV', 'WITHSCORES']),
+    (((1, '<', [b'3']),), ['ZRANGE', 'z', '(3', '-inf', 'BYSCORE', 'REV', 'LIMIT', '0', '128', 'WITHSCORES']),
+    (((1, '=', [b'1', b'2']),), ['ZRANGE', 'z', '2', '2', 'BYSCORE', 'REV', 'WITHSCORES']),
+])
+def test_a_descending_zset_scan_reads_from_the_highest_score(fake, quals, command):
+    """ZRANGE ... REV, with BYSCORE's bounds high first and spans from the highest down."""
+    def script(args):
+        if args == [b'TYPE', b'z']:
+            return resp(status(b'zset'))
+        return resp([])
+    server = fake(script)
+    assert scan(server, 'zset', b'z', quals=quals, want=(True, True), reverse=True) == []
+    assert server.commands[1] == [a.encode() for a in command]
+
+
 @pytest.mark.parametrize('source, answer', [('hash', lambda v: v), ('set', lambda v: 1),
                                             ('zset', lambda v: v)])
 def test_lookups_of_many_values_go_in_batches_of_1024(fake, source, answer):

@@ -394,11 +394,18 @@ def test_explain_analyze_adds_up_the_scans_of_a_parameterized_loop(db, data):
     ('select element, score from %s where score > 0 order by score limit 3 offset 1' % ZSET_T, True),
     ('select element, index from %s order by index limit 5' % LIST_T, True),
     ('select element, index from %s where index >= 10 order by index limit 2' % LIST_T, True),
+    # A sorted set reads backwards (ZRANGE ... REV); a score is never NULL.
+    ('select element, score from %s order by score desc limit 4' % ZSET_T, True),
+    ('select element, score from %s where score < 3 order by score desc limit 3 offset 1' % ZSET_T, True),
+    ('select element, score from %s where score in (1, 2, 5) order by score desc limit 2' % ZSET_T, True),
+    ("select element, score from %s where element in ('m1', 'n1', 'é', 'r001') order by score desc limit 3" % ZSET_T,
+     True),
+    ('select element, score from %s order by score nulls first limit 4' % ZSET_T, True),
+    ('select element, score from %s order by score desc nulls last limit 4' % ZSET_T, True),
     # Not the source's order: PostgreSQL sorts.
-    ('select element, score from %s order by score desc limit 4' % ZSET_T, False),
+    ('select element, index from %s order by index desc limit 5' % LIST_T, False),
     ('select element, score from %s order by score, element limit 4' % ZSET_T, False),
     ('select element, score from %s order by element limit 4' % ZSET_T, False),
-    ('select element, score from %s order by score nulls first limit 4' % ZSET_T, False),
 ])
 def test_the_sources_order_needs_no_sort(db, off, data, sql, ordered):
     """ORDER BY a sorted set's score or a list's index is the order the rows

@@ -10,8 +10,8 @@ cdef class LookupPlan(SingleKeyPlan):
     """hash (HMGET), set (SMISMEMBER), zset (ZMSCORE): a row for each given
     member the key holds.  Each reply element answers the next value: a string
     or nil (with pairs, the string is column 1), or a flag.  With by_score
-    (zset) the rows come in the key's own order, score then member, as a full
-    scan returns them, each with its score as column 1; only those with a
+    (zset) the rows come in the key's own order, score then member (or its
+    reverse), as a full scan returns them, each with its score as column 1; only those with a
     score that scores admits, when given (the clauses on the score)."""
     cdef list values
     cdef Py_ssize_t answered        # values answered so far
@@ -63,7 +63,7 @@ cdef class LookupPlan(SingleKeyPlan):
     cdef int on_reply_end(self, int tag) except -1:
         cdef bytes member, text
         if self.by_score and tag == T_FETCH and self.answered == len(self.values):
-            for _, member, text in sorted(self.scored):
+            for _, member, text in sorted(self.scored, reverse=self.rev):
                 self.rows.begin()
                 self.rows.text(0, member, len(member))
                 self.rows.text(1, text, len(text))

@@ -33,6 +33,7 @@ cdef class Plan(Sink):
     cdef bytes command                  # the fetch command
     cdef const RwShape *fetch_shape     # the shape of its replies
     cdef long long limit                # at most this many rows are wanted; 0: all
+    cdef bint rev                       # a sorted set from its highest score down (ZRANGE ... REV)
 
     cdef int start(self) except -1:
         raise NotImplementedError
@@ -69,6 +70,8 @@ cdef class Plan(Sink):
         if ranged:
             w.arg(b"0")
             w.arg(b"-1")
+        if self.rev:
+            w.arg(b"REV")
         if withscores:
             w.arg(b"WITHSCORES")
         return w.end()
@@ -196,6 +199,8 @@ cdef class RangePlan(MembersPlan):
         w.arg_int(self.at)
         # INDEX_MAX is no list's index: -1 (the last) asks for the same.
         w.arg_int(self.at + extra if self.at + extra < INDEX_MAX else -1)
+        if self.rev:                    # ranks counted from the highest score
+            w.arg(b"REV")
         if self.scored:
             w.arg(b"WITHSCORES")
         w.end()
@@ -240,9 +245,12 @@ cdef class ScoreRangePlan(RangePlan):
         cdef CommandWriter w = self.target.command(T_FETCH)
         w.arg(self.command)
         w.arg(self.key)
-        w.arg(lo)
-        w.arg(hi)
+        # REV takes the bounds high first; make_plan reversed the spans' order.
+        w.arg(hi if self.rev else lo)
+        w.arg(lo if self.rev else hi)
         w.arg(b"BYSCORE")
+        if self.rev:
+            w.arg(b"REV")
         if not reaches or self.limit:
             # Spans read whole go out together: each may have to make all the limit's rows.
             asked = self.limit if reaches else self.capped(self.chunk, self.requested)

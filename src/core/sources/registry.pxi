@@ -110,6 +110,8 @@ cdef int load_sources() except -1:
         s.order = order
         # Column 1 (index, score) is the order every plan of such a source keeps.
         s.info.ordered_by = 1 if order != ORDER_NONE else -1
+        # ZRANGE ... REV reads a sorted set from its highest score; LRANGE has no twin.
+        s.info.reversible = order == ORDER_SCORE
         s.range_count = NULL
         if range_count is not None:
             s.range_count = range_count
