@@ -321,6 +321,20 @@ def test_transaction_levels(url, r):
     assert r.smembers('s') == {b'a', b'b'}
 
 
+@pytest.mark.parametrize('source, key, row', [('hash', b'h', (b'f', b'v')), ('multi_set', b'p:*', (b'p:1', [b'a']))])
+def test_transaction_sees_its_own_inserts(url, r, source, key, row):
+    """An earlier statement's pending insert is a duplicate for a later one,
+    though Redis does not hold it yet."""
+    write(url, source, key, 'insert', [row], transactional=True)
+    with fails('UNIQUE'):
+        write(url, source, key, 'insert', [row], transactional=True, level=2)
+    assert write(url, source, key, 'insert', [row], transactional=True, on_conflict_skip=True)[0][0] == 0
+    core.xact_subabort(1)
+    write(url, source, key, 'insert', [row], transactional=True)
+    core.xact_precommit()
+    assert r.exists('h' if source == 'hash' else 'p:1')
+
+
 def test_transaction_conflict_at_commit(url, r):
     r.hset('h', 'f', '1')
     write(url, 'hash', b'h', 'update', [((b'f', b'1'), (None, b'2'))], set_mask=2, transactional=True)

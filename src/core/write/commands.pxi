@@ -20,6 +20,8 @@ cdef class Writes:
     cdef dict probes                # key -> its MembersCheck still taking members
     cdef Py_ssize_t check_bytes
     cdef list sweeps                # (pattern, type): TRUNCATE of a pattern table, keys found at flush
+    cdef object added_to            # the key added is of, or None: added are keys
+    cdef set added                  # what the writes add: members, fields or keys (transactional)
 
     def __cinit__(self):
         self.cmds = CommandWriter()

@@ -98,6 +98,7 @@ cdef class Modify:
             self.w.finish()
             self.state = M_CLOSING
             if self.transactional:
+                self.w.added_to, self.w.added = (None if self.per_key else self.key), self.added
                 xact_add(self.ep, self.level, self.w)
                 if self.ids is not None:
                     g_stream_last[(self.ep.name, self.key)] = self.ids.last
@@ -169,9 +170,15 @@ cdef class Modify:
                             detail="Nothing was written.")
         return 0
 
-    cdef int unique(self, bytes name, bytes key) except -1:
-        """name joins what the statement adds to key; 1 if it already had (a duplicate)."""
-        if name in self.added:
+    cdef bint taken(self, bytes name) except -1:
+        """Whether the statement, or in a transaction an earlier one, adds name
+        (to the table's key; for a pattern table, name is a key)."""
+        return name in self.added or (self.transactional and
+                                      xact_added(self.ep.name, None if self.per_key else self.key, name))
+
+    cdef int unique(self, bytes name) except -1:
+        """name joins what the statement adds; 1 if it was taken (a duplicate)."""
+        if self.taken(name):
             return 1
         self.added.add(name)
         return 0
@@ -254,7 +261,7 @@ cdef class Modify:
             raise not_null(self.column(1), self.key)
         if self.mode == WRITE_SCORED and second.p == NULL:
             second = value_at(zero)
-        if m in self.added:
+        if self.taken(m):
             if self.skip:
                 return 0
             raise duplicate(m, self.key)
@@ -307,7 +314,7 @@ cdef class Modify:
         self.in_pattern(k)
         items = items_of(&r.after[1], self.items_kind(), k,
                          self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
-        if k in self.added:
+        if self.taken(k):
             if self.skip:
                 return 0
             raise duplicate_key(k)
@@ -345,7 +352,7 @@ cdef class Modify:
                                 "renaming a member")
             self.w.probe(self.src, self.key, old, self.wish(old2), False)
             if new != old:
-                if self.unique(new, self.key):
+                if self.unique(new):
                     raise duplicate(new, self.key)
                 self.w.probe(self.src, self.key, new, None, False)
             if self.mode == WRITE_MEMBERS:
@@ -426,7 +433,7 @@ cdef class Modify:
                              self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
         self.check_contents(k, &r.before[1])
         if new != k:
-            if self.unique(new, b""):
+            if self.unique(new):
                 raise duplicate_key(new)
             self.w.watch(new)
             self.w.check(value_check(T_INT, [b"EXISTS", new], None, "", RW_ERR_UNIQUE))

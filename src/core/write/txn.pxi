@@ -71,6 +71,17 @@ cdef int xact_add(Endpoint ep, int level, Writes w) except -1:
     return 0
 
 
+cdef bint xact_added(tuple name, bytes key, bytes added) except -1:
+    """Whether an earlier statement of the transaction adds added (a member
+    of key, or with key None a key) on the connection name: its writes are
+    not in Redis yet, so no read shows it."""
+    cdef Writes w
+    for level, w in g_xact.get(name, (None, ()))[1]:
+        if w.added is not None and w.added_to == key and added in w.added:
+            return True
+    return False
+
+
 cdef Py_ssize_t held_bytes():
     """What every closed modify's writes hold, waiting."""
     cdef Pending p
