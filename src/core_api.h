@@ -90,6 +90,8 @@ typedef struct RwSourceInfo
 								 * rows come in, or -1 */
 	int			reversible;		/* scans can instead return them in descending
 								 * order (RwScanSpec.reverse) */
+	int			sized;			/* one cheap command counts a whole table's rows
+								 * (a count_only scan without clauses) */
 } RwSourceInfo;
 
 /* RwScanSpec.fetch: how a single key is read. */

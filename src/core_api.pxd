@@ -66,6 +66,7 @@ cdef extern from "core_api.h":
         int has_fetch
         int ordered_by
         int reversible
+        int sized
 
     ctypedef enum RwOperator:
         RW_OP_EQ

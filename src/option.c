@@ -46,6 +46,9 @@ static const RwOption valid_options[] = {
 	{"batch_size", ForeignTableRelationId},
 	{"transactional", ForeignServerRelationId},
 	{"transactional", ForeignTableRelationId},
+	/* planning: the server's, unless the table says otherwise */
+	{"use_remote_estimate", ForeignServerRelationId},
+	{"use_remote_estimate", ForeignTableRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -226,7 +229,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 		else if (strcmp(def->defname, "batch_size") == 0)
 			(void) parse_batch_size(def);
 		else if (strcmp(def->defname, "tls_verify") == 0 ||
-				 strcmp(def->defname, "transactional") == 0)
+				 strcmp(def->defname, "transactional") == 0 ||
+				 strcmp(def->defname, "use_remote_estimate") == 0)
 			(void) defGetBoolean(def);
 		else if (is_path_option(def->defname))
 		{
@@ -333,14 +337,16 @@ user_mapping_options(Oid serverid, Oid userid, Oid *umid, Oid *umuser)
 	return NIL;
 }
 
-/* batch_size and transactional, a server's or (read after it) a table's */
+/* batch_size, transactional and use_remote_estimate, a server's or (read after it) a table's */
 static void
-write_option(DefElem *def, RwTableOptions *opts)
+server_or_table_option(DefElem *def, RwTableOptions *opts)
 {
 	if (strcmp(def->defname, "batch_size") == 0)
 		opts->batch_size = parse_batch_size(def);
 	else if (strcmp(def->defname, "transactional") == 0)
 		opts->transactional = defGetBoolean(def);
+	else if (strcmp(def->defname, "use_remote_estimate") == 0)
+		opts->use_remote_estimate = defGetBoolean(def);
 }
 
 /*
@@ -397,7 +403,7 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 			opts->spec.max_value_size = parse_size(def);
 		if (is_path_option(def->defname))
 			path_option = def->defname;
-		write_option(def, opts);
+		server_or_table_option(def, opts);
 	}
 	foreach(cell, table->options)
 	{
@@ -409,7 +415,7 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 			opts->spec.key = defGetString(def);
 		else if (strcmp(def->defname, "fetch") == 0)
 			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
-		write_option(def, opts);
+		server_or_table_option(def, opts);
 	}
 
 	/* The validator guarantees these; catalogs edited by hand might not. */

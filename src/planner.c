@@ -147,6 +147,7 @@ void
 redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	RwRelInfo  *info = palloc0(sizeof(RwRelInfo));
+	double		remote_rows;
 	Relation	rel;
 	const RwSourceInfo *source;
 	ListCell   *lc;
@@ -177,8 +178,11 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 					info->opts.spec.want[c] = 1;
 	}
 
-	/* ANALYZE's row count (pg_class.reltuples), -1 when it never ran */
-	if (baserel->tuples < 0)
+	/* Redis's count (use_remote_estimate), else ANALYZE's (pg_class.reltuples, -1 when it never ran) */
+	remote_rows = rw_remote_rows(root, baserel, &info->opts, foreigntableid);
+	if (remote_rows >= 0)
+		baserel->tuples = remote_rows;
+	else if (baserel->tuples < 0)
 		baserel->tuples = RW_DEFAULT_ROWS;
 	if (rw_pushdown)
 		info->clauses = rw_restriction_clauses(root, baserel, &info->cols);

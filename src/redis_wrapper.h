@@ -27,6 +27,7 @@ typedef struct RwTableOptions
 	Oid			umuser;			/* its role, InvalidOid for PUBLIC's */
 	int			batch_size;		/* rows per call of a batched INSERT */
 	bool		transactional;	/* writes wait for the transaction's commit */
+	bool		use_remote_estimate;	/* planning asks Redis for the table's size */
 } RwTableOptions;
 
 /* option.c */
@@ -149,6 +150,10 @@ extern ForeignScan *redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, 
 										ForeignPath *best_path, List *tlist, List *scan_clauses,
 										Plan *outer_plan);
 
+/* estimate.c: use_remote_estimate */
+extern double rw_remote_rows(PlannerInfo *root, RelOptInfo *baserel, const RwTableOptions *opts,
+							 Oid relid);
+
 /* upper.c: work above the scan that Redis does (count(*)), or that tells the scan what it needs (LIMIT) */
 extern void redisGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 									  RelOptInfo *input_rel, RelOptInfo *output_rel,
@@ -162,6 +167,7 @@ extern bool redisAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *f
 /* scan.c */
 typedef struct RwScanState RwScanState;
 extern RwScanState *rw_scan_table(Relation rel);
+extern double rw_scan_count(Oid relid, Oid userid);
 extern bool rw_scan_row(RwScanState *st, Datum *values, bool *isnull);
 extern void rw_scan_end(RwScanState *st);
 extern void redisBeginForeignScan(ForeignScanState *node, int eflags);

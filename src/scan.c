@@ -88,6 +88,17 @@ create_scan(Oid relid, Oid userid)
 	return st;
 }
 
+/* One bigint attribute, the count: column 0 of a count_only scan's one row. */
+static void
+count_columns(RwScanState *st)
+{
+	st->opts.spec.count_only = 1;
+	st->natts = 1;
+	st->attmap = palloc(sizeof(int));
+	st->attmap[0] = 0;
+	st->kind[0] = RW_KIND_INT8;
+}
+
 /* Tuples of tupdesc, the core asked for the columns of attnos (0: all of them). */
 static void
 map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
@@ -200,14 +211,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	rte = scan_rte(plan, node->ss.ps.state);
 	st = create_scan(rte->relid, scan_user(plan, rte));
 	if (intVal(list_nth(plan->fdw_private, RwScanPrivateCount)))
-	{
-		/* One bigint attribute, the count: column 0 of the core's one row. */
-		st->opts.spec.count_only = 1;
-		st->natts = 1;
-		st->attmap = palloc(sizeof(int));
-		st->attmap[0] = 0;
-		st->kind[0] = RW_KIND_INT8;
-	}
+		count_columns(st);
 	else
 		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
 					list_nth(plan->fdw_private, RwScanPrivateAttnos));
@@ -405,4 +409,23 @@ void
 rw_scan_end(RwScanState *st)
 {
 	release_scan(st);
+}
+
+/*
+ * How many rows the whole of relid holds, counted by Redis as userid
+ * (planning's use_remote_estimate): a count_only scan without clauses.
+ */
+double
+rw_scan_count(Oid relid, Oid userid)
+{
+	RwScanState *st = create_scan(relid, userid);
+	Datum		count;
+	bool		isnull;
+
+	count_columns(st);
+	open_scan(st, NULL);
+	if (!rw_scan_row(st, &count, &isnull) || isnull)
+		count_missing(st);
+	release_scan(st);
+	return (double) DatumGetInt64(count);
 }

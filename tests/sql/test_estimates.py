@@ -128,3 +128,85 @@ def test_a_join_to_an_analyzed_big_hash_looks_up_each_outer_row(db, r):
     assert 'Nested Loop' in plan and 'Redis Command: HMGET' in plan and 'Hash' not in plan, plan
     got = sorted(rows(db, sql))
     assert got == sorted(('f%d' % (i * 97), 'v%d' % (i * 97)) for i in range(1, 101))
+
+
+# -- use_remote_estimate: the size at plan time ---------------------------------------
+
+def size_commands(r, command):
+    return r.info('commandstats').get('cmdstat_%s' % command, {}).get('calls', 0)
+
+
+def test_use_remote_estimate_counts_a_single_key_table_at_plan_time(db, r):
+    """Never analyzed, the table is sized by Redis's own count (LLEN), asked once
+    while a cached count is fresh; a table option wins over the server's."""
+    r.delete('a:rl')
+    r.rpush('a:rl', *range(4321))
+    t = table(db, 'a_rl', 'list', 'a:rl')
+    assert estimated_rows(db, 'select * from %s' % t) == 1000        # off by default: no I/O
+    db.execute("alter foreign table %s options (add use_remote_estimate 'true')" % t)
+    before = size_commands(r, 'llen')
+    assert estimated_rows(db, 'select * from %s' % t) == 4321
+    assert estimated_rows(db, 'select element from %s' % t) == 4321
+    assert size_commands(r, 'llen') == before + 1                    # cached
+    db.execute("alter foreign table %s options (set use_remote_estimate 'false')" % t)
+    assert estimated_rows(db, 'select * from %s' % t) == 1000
+    assert size_commands(r, 'llen') == before + 1
+
+
+def test_use_remote_estimate_on_the_server_and_per_source(db, r, redis_server):
+    r.delete('a:rh', 'a:rz')
+    r.hset('a:rh', mapping={'f%d' % i: i for i in range(77)})
+    r.zadd('a:rz', {'m%d' % i: i for i in range(55)})
+    db.execute('drop server if exists a_remote cascade')
+    db.execute("create server a_remote foreign data wrapper redis_wrapper "
+               "options (conn_url '%s', use_remote_estimate 'true')" % redis_server.url)
+    try:
+        h = table(db, 'a_rh', 'hash', 'a:rh', server='a_remote')
+        z = table(db, 'a_rz', 'zset', 'a:rz', server='a_remote')
+        none = table(db, 'a_rnone', 'set', 'a:rmissing', server='a_remote')
+        pattern = table(db, 'a_rmh', 'multi_hash', 'a:rh*', server='a_remote')
+        assert estimated_rows(db, 'select * from %s' % h) == 77
+        assert estimated_rows(db, 'select * from %s' % z) == 55
+        assert estimated_rows(db, 'select * from %s' % none) == 1   # empty, clamped to one row
+        # A pattern is not counted at plan time (that is a SCAN of the keyspace).
+        assert estimated_rows(db, 'select * from %s' % pattern) == 1000
+        # The count sizes the pushed clauses' share as before.
+        assert estimated_rows(db, "select * from %s where key in ('f1', 'f2')" % h) == 2
+    finally:
+        db.execute('drop server a_remote cascade')
+
+
+def test_use_remote_estimate_connects_as_the_checked_role_only_with_select(db, r, roles, redis_server):
+    """Planning counts with the user mapping of the role the scan is checked as,
+    and not at all for a role that may not read the table (its EXPLAIN fails)."""
+    a, b = roles
+    r.delete('a:rp')
+    r.rpush('a:rp', *range(250))
+    db.execute('drop server if exists a_rp cascade')
+    db.execute("create server a_rp foreign data wrapper redis_wrapper "
+               "options (conn_url '%s', use_remote_estimate 'true')" % redis_server.url)
+    try:
+        db.execute('create user mapping for %s server a_rp options (password_required \'false\')' % a)
+        db.execute("create foreign table redis.a_rp (element text) server a_rp "
+                   "options (src_type 'list', src_key 'a:rp')")
+        db.execute('alter foreign table redis.a_rp owner to %s' % a)
+        db.execute('create view redis.a_rp_view as select * from redis.a_rp')
+        db.execute('alter view redis.a_rp_view owner to %s' % a)
+        db.execute('grant select on redis.a_rp_view to %s' % b)
+        before = size_commands(r, 'llen')
+        db.execute('set role %s' % b)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute('explain select * from redis.a_rp')
+        assert size_commands(r, 'llen') == before
+        # Through the view: a's mapping, as the scan would use it.
+        assert estimated_rows(db, 'select * from redis.a_rp_view') == 250
+        assert size_commands(r, 'llen') == before + 1
+    finally:
+        db.execute('reset role')
+        db.execute('drop server a_rp cascade')
+
+
+def test_use_remote_estimate_is_a_boolean(db):
+    with pytest.raises(psycopg.errors.SyntaxError):
+        db.execute("create server a_bad foreign data wrapper redis_wrapper "
+                   "options (conn_url 'redis://127.0.0.1:1', use_remote_estimate 'maybe')")

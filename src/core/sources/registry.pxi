@@ -137,6 +137,8 @@ cdef int load_sources() except -1:
         s.info.ordered_by = 1 if order != ORDER_NONE else -1
         # ZRANGE ... REV reads a sorted set from its highest score; LRANGE has no twin.
         s.info.reversible = order == ORDER_SCORE
+        # LLEN and friends: a pattern's count is a SCAN of the keyspace instead.
+        s.info.sized = count is not None
         s.range_count = NULL
         if range_count is not None:
             s.range_count = range_count
