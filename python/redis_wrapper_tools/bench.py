@@ -327,8 +327,9 @@ WRITE_TABLES = [
     ('w_hash', 'key text, value text', 'hash', 'w:hash'),
     ('w_zset', 'element text, score double precision', 'zset', 'w:zset'),
 ]
-# The hash UPDATE and DELETE start from (the raw client's hset op) and change
-# its first rows by field, as a client naming its keys would.
+# The hash UPDATE and DELETE start from HASH_FIELDS fields field-i: value-i
+# (the raw client's hset op, untimed) and change the first rows, named by
+# field, as a client naming its keys would.
 HASH_FIELDS = 100_000
 BY_KEYS = 'key = any(%(keys)s)'
 # (case, table, rows, our statement, the raw client's op writing the same
