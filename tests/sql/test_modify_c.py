@@ -3,6 +3,7 @@ write, the row identity junk columns, batches and COPY, Datums as Redis values, 
 transaction callbacks (PREPARE, savepoints) and a failed statement leaving nothing.
 What each source type does with a write is tested in the per-source write tests."""
 import math
+import threading
 
 import psycopg
 import pytest
@@ -358,3 +359,52 @@ def test_explain_verbose_shows_the_batch_size(db, r):
     plan = plan_text(db, "(verbose) insert into %s select 'x'" % t)
     assert 'Redis Batch Size: 25' in plan
     assert 'Redis Batch Size' not in plan_text(db, "(verbose) insert into %s select 'x' returning *" % t)
+
+
+# -- interrupts ------------------------------------------------------------------
+
+PAUSE_MS = 2000
+
+
+@pytest.fixture
+def paused(r):
+    """Redis answers no client for PAUSE_MS."""
+    r.execute_command('CLIENT', 'PAUSE', PAUSE_MS, 'ALL')
+    yield
+    r.execute_command('CLIENT', 'UNPAUSE')
+
+
+@pytest.mark.slow
+def test_statement_timeout_interrupts_a_blocked_write(db, r, paused):
+    t = table(db, 'w_int', 'list', 'l')
+    db.execute("set statement_timeout = '300ms'")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        db.execute("insert into %s values ('a')" % t)
+    db.execute('reset statement_timeout')
+    r.execute_command('CLIENT', 'UNPAUSE')
+    assert r.keys() == []
+    db.execute("insert into %s values ('b')" % t)          # the backend goes on
+    assert r.lrange('l', 0, -1) == [b'b']
+
+
+@pytest.mark.slow
+def test_cancel_interrupts_a_blocked_commit(pg, testdb, db, r):
+    """COMMIT runs after statement_timeout is off: a cancel reaches it."""
+    t = write_table(db, 'w_int_tx', 'list', 'l', transactional='true')
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+    db.execute('begin')
+    db.execute("insert into %s values ('a')" % t)
+    r.execute_command('CLIENT', 'PAUSE', PAUSE_MS, 'ALL')
+    other = pg.connect(testdb)
+    cancel = threading.Timer(0.3, lambda: other.execute('select pg_cancel_backend(%s)', (pid,)))
+    cancel.start()
+    try:
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            db.execute('commit')
+    finally:
+        cancel.join()
+        other.close()
+        r.execute_command('CLIENT', 'UNPAUSE')
+    assert r.keys() == []
+    db.execute("insert into %s values ('b')" % t)          # nothing left pending: b alone
+    assert r.lrange('l', 0, -1) == [b'b']
