@@ -1,10 +1,14 @@
 /*
  * The raw baseline for ./dev bench: a plain hiredis client fetching a case's
- * data the fastest way Redis allows, outside PostgreSQL.  Prints the elapsed
- * milliseconds and the number of rows (elements, pairs, entries or keys).
+ * data the fastest way Redis allows, outside PostgreSQL, or writing a write
+ * case's rows.  Prints the elapsed milliseconds and the number of rows
+ * (elements, pairs, entries or keys read; rows written).
  *
  *   raw_client HOST PORT CASE KEY
  *   CASE: list set hash zset stream multi_list multi_set multi_hash multi_zset
+ *
+ *   raw_client HOST PORT write OP KEY COUNT [ROWS_PER_COMMAND]
+ *   OP: see WRITE_OPS
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -122,16 +126,111 @@ pattern(redisContext *c, const char *cas, const char *pattern)
 	return rows;
 }
 
+/*
+ * The write cases' rows i = 1..COUNT, the same bytes the bench's SQL makes:
+ * each row is one or two arguments of the command.
+ */
+typedef struct WriteOp
+{
+	const char *name;
+	const char *command;
+	const char *first;			/* a row's first argument, from i */
+	const char *second;			/* its second one, or NULL */
+} WriteOp;
+
+static const WriteOp WRITE_OPS[] = {
+	{"rpush", "RPUSH", "element-%ld", NULL},
+	{"hset", "HSET", "field-%ld", "value-%ld"},
+	{"hset-x", "HSET", "field-%ld", "value-%ldx"},	/* the UPDATE: value || 'x' */
+	{"zadd", "ZADD", "%ld", "member-%ld"},
+	{"hdel", "HDEL", "field-%ld", NULL},
+};
+
+/* Commands sent before their replies are read. */
+#define WINDOW 1000
+#define ARG_SIZE 32
+
+static void
+read_replies(redisContext *c, long n)
+{
+	for (long i = 0; i < n; i++)
+	{
+		redisReply *r;
+
+		if (redisGetReply(c, (void **) &r) != REDIS_OK || r->type == REDIS_REPLY_ERROR)
+		{
+			fprintf(stderr, "raw_client: %s\n", r ? r->str : c->errstr);
+			exit(1);
+		}
+		freeReplyObject(r);
+	}
+}
+
+/*
+ * ROWS_PER_COMMAND rows in each command (one RPUSH with 1000 elements, or one
+ * per row), the commands pipelined WINDOW at a time.
+ */
+static long
+write_rows(redisContext *c, const WriteOp *op, const char *key, long count, long per_command)
+{
+	int			per_row = op->second ? 2 : 1;
+	long		max_args = 2 + per_command * per_row;
+	const char **argv = malloc(max_args * sizeof(char *));
+	size_t	   *lens = malloc(max_args * sizeof(size_t));
+	char	   *text = malloc(max_args * ARG_SIZE);
+	long		pending = 0;
+
+	argv[0] = op->command;
+	argv[1] = key;
+	lens[0] = strlen(op->command);
+	lens[1] = strlen(key);
+	for (long start = 1; start <= count; start += per_command)
+	{
+		int			argc = 2;
+
+		for (long i = start; i <= count && i < start + per_command; i++)
+			for (int a = 0; a < per_row; a++, argc++)
+			{
+				argv[argc] = text + argc * ARG_SIZE;
+				lens[argc] = snprintf(text + argc * ARG_SIZE, ARG_SIZE, a ? op->second : op->first, i);
+			}
+		redisAppendCommandArgv(c, argc, argv, lens);
+		if (++pending == WINDOW)
+		{
+			read_replies(c, pending);
+			pending = 0;
+		}
+	}
+	read_replies(c, pending);
+	free(argv);
+	free(lens);
+	free(text);
+	return count;
+}
+
+static const WriteOp *
+write_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(WRITE_OPS) / sizeof(WRITE_OPS[0]); i++)
+		if (strcmp(WRITE_OPS[i].name, name) == 0)
+			return &WRITE_OPS[i];
+	fprintf(stderr, "raw_client: no write op %s\n", name);
+	exit(2);
+}
+
 int
 main(int argc, char **argv)
 {
 	redisContext *c;
 	double		start;
 	long		rows;
+	int			writes = argc >= 7 && strcmp(argv[3], "write") == 0;
+	const WriteOp *op = writes ? write_op(argv[4]) : NULL;
 
-	if (argc != 5)
+	if (argc != 5 && !(writes && argc <= 8))
 	{
-		fprintf(stderr, "usage: raw_client HOST PORT CASE KEY\n");
+		fprintf(stderr, "usage: raw_client HOST PORT CASE KEY\n"
+				"       raw_client HOST PORT write OP KEY COUNT [ROWS_PER_COMMAND]\n");
 		return 2;
 	}
 	c = redisConnect(argv[1], atoi(argv[2]));
@@ -141,7 +240,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	start = now_ms();
-	if (strncmp(argv[3], "multi_", 6) == 0)
+	if (writes)
+		rows = write_rows(c, op, argv[5], atol(argv[6]), argc == 8 ? atol(argv[7]) : 1000);
+	else if (strncmp(argv[3], "multi_", 6) == 0)
 		rows = pattern(c, argv[3], argv[4]);
 	else if (strcmp(argv[3], "list") == 0 || strcmp(argv[3], "zset") == 0)
 		rows = ranges(c, argv[3], argv[4]);

@@ -11,7 +11,11 @@ ratios taken in the same run.
 Then the lookups (issue 11): single queries that need one or a few keys or
 members, each beside one round trip of the equivalent Redis command, and a
 join served by a lookup per outer row.  `./dev bench --only lookups` loads
-just their data and runs just them."""
+just their data and runs just them.
+
+Then the writes (issue 12): INSERT, COPY, UPDATE and DELETE through the
+foreign tables beside the raw client writing the same rows, pipelined.
+`./dev bench --only writes` runs just them (they load nothing first)."""
 import os
 import statistics
 import subprocess
@@ -99,8 +103,9 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
     pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
     rd = Redis().start()
     try:
-        print('loading the data set ...', file=sys.stderr, flush=True)
-        load(rd.client(), only)
+        if only != 'writes':
+            print('loading the data set ...', file=sys.stderr, flush=True)
+            load(rd.client(), only)
         conn = pg.connect()
         conn.execute(spec_data.SETUP_SQL.format(conn_url=rd.url))
         for case, src_type, key, column, _ in CASES:
@@ -111,7 +116,11 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
         if only is None:
             scans(pg, conn, rd, build_dir, rounds, out)
             print(file=out)
-        lookups(conn, rd.client(), out)
+        if only != 'writes':
+            lookups(conn, rd.client(), out)
+            print(file=out)
+        if only != 'lookups':
+            writes(conn, rd, build_dir, rounds, out)
     finally:
         rd.stop()
         pg.stop()
@@ -309,3 +318,163 @@ def lookup_report(rows, plans, pg_trip, out):
     print('PostgreSQL round trip alone (select 1): %.2f ms' % pg_trip, file=out)
     print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
     print('expected to push but did not: %s' % (', '.join(unpushed) if unpushed else 'none'), file=out)
+
+
+# Issue 12's writes, each beside the raw client writing the same rows.  The
+# tables write keys of their own, so the scans' data stays as loaded.
+WRITE_TABLES = [
+    ('w_list', 'element text', 'list', 'w:list'),
+    ('w_hash', 'key text, value text', 'hash', 'w:hash'),
+    ('w_zset', 'element text, score double precision', 'zset', 'w:zset'),
+]
+# The hash UPDATE and DELETE start from HASH_FIELDS fields field-i: value-i
+# (the raw client's hset op, untimed) and change the first rows, named by
+# field, as a client naming its keys would.
+HASH_FIELDS = 100_000
+BY_KEYS = 'key = any(%(keys)s)'
+# (case, table, rows, our statement, the raw client's op writing the same
+# rows, hash fields there before, target ratio or None).  A statement that
+# starts with "copy" is fed its rows from the client.
+WRITES = [
+    ('insert list 100k', 'w_list', 100_000,
+     "insert into redis.w_list select 'element-' || i from generate_series(1, 100000) i", 'rpush', 0, 1.5),
+    ('insert hash 100k', 'w_hash', 100_000,
+     "insert into redis.w_hash select 'field-' || i, 'value-' || i from generate_series(1, 100000) i",
+     'hset', 0, 1.5),
+    ('insert zset 100k', 'w_zset', 100_000,
+     "insert into redis.w_zset (element, score) select 'member-' || i, i from generate_series(1, 100000) i",
+     'zadd', 0, 1.5),
+    ('copy list 1M', 'w_list', MILLION, 'copy redis.w_list (element) from stdin', 'rpush', 0, 1.5),
+    ('update hash 10k by key', 'w_hash', 10_000,
+     "update redis.w_hash set value = value || 'x' where " + BY_KEYS, 'hset-x', HASH_FIELDS, None),
+    ('delete hash 10k by key', 'w_hash', 10_000,
+     'delete from redis.w_hash where ' + BY_KEYS, 'hdel', HASH_FIELDS, None),
+]
+
+
+def writes(conn, rd, build_dir, rounds, out):
+    """Each write case from a known state (the key deleted, and refilled for
+    the hash's UPDATE and DELETE, untimed), then checked; ours, the raw client
+    and the same statement on a local table alternate round by round."""
+    raw_client = os.path.join(build_dir, 'raw_client')
+    client = rd.client(decode_responses=True)
+    for table, columns, src_type, key in WRITE_TABLES:
+        conn.execute("create foreign table redis.%s (%s) server redis_server "
+                     "options (src_type '%s', src_key '%s')" % (table, columns, src_type, key))
+        conn.execute('create unlogged table %s (%s)' % (local_table(table), local_columns(columns)))
+    keys = {table: key for table, _, _, key in WRITE_TABLES}
+    results = []
+    for case, table, nrows, sql, op, before, target in WRITES:
+        key = keys[table]
+        ours = statement(conn, sql, nrows)
+        local = statement(conn, sql.replace('redis.' + table, local_table(table)), nrows)
+        samples = {'ours': [], 'raw': [], 'local': []}
+        for _ in range(rounds):
+            reset(client, raw_client, rd.port, key, before)
+            samples['ours'].append(timed(ours))
+            check(client, case + ' (ours)', write_checks(op, key, nrows, before))
+            reset(client, raw_client, rd.port, key, before)
+            samples['raw'].append(raw_write(raw_client, rd.port, op, key, nrows))
+            check(client, case + ' (raw)', write_checks(op, key, nrows, before))
+            local_reset(conn, local_table(table), before)
+            samples['local'].append(timed(local))
+        results.append((case, nrows, target) + tuple(statistics.median(samples[k])
+                                                     for k in ('ours', 'raw', 'local')))
+    write_report(results, out)
+
+
+def local_table(table):
+    return 'local_' + table
+
+
+def local_columns(columns):
+    """PostgreSQL's own equivalent: the first column unique, as a hash's
+    field or a sorted set's member is (a list's elements are not)."""
+    return columns if columns == 'element text' else columns.replace(' text', ' text primary key', 1)
+
+
+def local_reset(conn, table, fields):
+    """The local table in the known state, as reset() leaves the key."""
+    conn.execute('truncate ' + table)
+    if fields:
+        conn.execute("insert into %s select 'field-' || i, 'value-' || i from generate_series(1, %d) i"
+                     % (table, fields))
+        conn.execute('vacuum analyze ' + table)
+
+
+def statement(conn, sql, nrows):
+    """Our statement as a call.  COPY's rows are made before, so the client's
+    Python is not timed; the keys of an UPDATE or DELETE are one array
+    parameter (the scan reads them with one HMGET)."""
+    if sql.startswith('copy'):
+        data = b''.join(b'element-%d\n' % i for i in range(1, nrows + 1))
+
+        def copy():
+            with conn.cursor().copy(sql) as c:
+                c.write(data)
+        return copy
+    params = {'keys': ['field-%d' % i for i in range(1, nrows + 1)]} if BY_KEYS in sql else None
+    return lambda: conn.execute(sql, params)
+
+
+def raw_write(raw_client, port, op, key, nrows):
+    """The raw client's own milliseconds (its process start is not counted)."""
+    done = subprocess.run([raw_client, '127.0.0.1', str(port), 'write', op, key, str(nrows)],
+                          check=True, capture_output=True, text=True).stdout.split()
+    if int(done[1]) != nrows:
+        raise RuntimeError('raw client %s: wrote %s rows' % (op, done[1]))
+    return float(done[0])
+
+
+def reset(client, raw_client, port, key, fields):
+    """The known state: no key, or a hash of fields field-i: value-i."""
+    client.delete(key)
+    if fields:
+        raw_write(raw_client, port, 'hset', key, fields)
+
+
+def write_checks(op, key, n, before):
+    """Redis commands and their answers after a case: the size, and a sample of
+    rows (the first, a middle one, the last, and for the hash the field after
+    the last changed, which must be unchanged)."""
+    sample = (1, n // 2 + 1, n)
+    kept = (('HGET', key, 'field-%d' % (n + 1)), 'value-%d' % (n + 1))
+    if op == 'rpush':
+        return [(('LLEN', key), n)] + [(('LINDEX', key, i - 1), 'element-%d' % i) for i in sample]
+    if op == 'hset':
+        return [(('HLEN', key), n)] + [(('HGET', key, 'field-%d' % i), 'value-%d' % i) for i in sample]
+    if op == 'zadd':
+        return [(('ZCARD', key), n)] + [(('ZSCORE', key, 'member-%d' % i), float(i)) for i in sample]
+    if op == 'hset-x':
+        return [(('HLEN', key), before), kept] + [
+            (('HGET', key, 'field-%d' % i), 'value-%dx' % i) for i in sample]
+    assert op == 'hdel'
+    return [(('HLEN', key), before - n), kept] + [(('HEXISTS', key, 'field-%d' % i), False) for i in sample]
+
+
+def check(client, case, checks):
+    for command, expected in checks:
+        got = client.execute_command(*command)
+        if got != expected:
+            raise RuntimeError('%s: %s answered %r, expected %r' % (case, ' '.join(map(str, command)),
+                                                                    got, expected))
+
+
+def write_report(results, out):
+    head = '%-24s %8s %10s %10s %10s %8s %8s %7s %4s' % (
+        'write', 'rows', 'ours', 'raw', 'pg local', 'ours/raw', 'ours/loc', 'target', 'met')
+    print('writes: median of the rounds; raw = raw_client.c, one RPUSH/HSET/ZADD/HDEL per 1000 rows, '
+          'pipelined; pg local = the statement on an unlogged local table', file=out)
+    print(head, file=out)
+    print('-' * len(head), file=out)
+    missed = []
+    for case, nrows, target, ours, raw, local in results:
+        met = '-' if target is None else 'yes' if ours <= target * raw else 'NO'
+        if met == 'NO':
+            missed.append(case)
+        print('%-24s %8d %8.1fms %8.1fms %8.1fms %8.2f %8.2f %7s %4s' % (
+            case, nrows, ours, raw, local, ours / raw, ours / local,
+            '-' if target is None else '%.1fx' % target, met), file=out)
+    print(file=out)
+    print('targets: INSERT and COPY <= 1.5x the raw client', file=out)
+    print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
