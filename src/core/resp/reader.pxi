@@ -425,9 +425,16 @@ reply_functions.freeObject = cb_free
 rw_route_resp3_scalars(&reply_functions)
 
 
-cdef object redis_error(const char *p, Py_ssize_t n):
-    """The exception for an error reply; authentication errors get their own kind."""
-    msg = p[:n].decode('utf-8', 'replace')
+cdef int error_kind(str msg):
+    """An error reply's RwErrorKind: refused credentials or permissions (ACLs) have their own."""
     if msg.startswith(('NOAUTH', 'WRONGPASS', 'NOPERM')) or msg.startswith('ERR invalid password'):
+        return RW_ERR_AUTH
+    return RW_ERR_REDIS
+
+
+cdef object redis_error(const char *p, Py_ssize_t n):
+    """The exception for an error reply."""
+    msg = p[:n].decode('utf-8', 'replace')
+    if error_kind(msg) == RW_ERR_AUTH:
         return CoreError(RW_ERR_AUTH, "Redis refused access: %s" % msg)
     return CoreError(RW_ERR_REDIS, "Redis error: %s" % msg)

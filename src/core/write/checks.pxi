@@ -13,6 +13,16 @@ cdef class ReplyError:
     def __cinit__(self, bytes message):
         self.message = message
 
+    cdef bint refusal(self):
+        """Redis refused the command itself (an ACL's NOPERM): never an answer to a check."""
+        return error_kind(self.message.decode('utf-8', 'replace')) == RW_ERR_AUTH
+
+    cdef object error(self, str what):
+        """The exception for it as the answer to what ('WATCH', 'TYPE "k"'):
+        refused permissions (ACLs) as for reads, other errors as Redis's."""
+        msg = self.message.decode('utf-8', 'replace')
+        return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg))
+
 
 cdef object changed(bytes key, str what):
     return CoreError(RW_ERR_CONFLICT, 'could not serialize access: %s in Redis key "%s" changed since '
@@ -62,7 +72,7 @@ cdef class TypeCheck(Check):
             raise CoreError(RW_ERR_CONFLICT, 'could not serialize access: Redis key "%s" was deleted since '
                             'the statement read it' % shown(self.key), hint="Retry the transaction.")
         if isinstance(reply, ReplyError):
-            raise CoreError(RW_ERR_REDIS, "Redis error: %s" % reply.message.decode('utf-8', 'replace'))
+            raise (<ReplyError> reply).error('TYPE "%s"' % shown(self.key))
         raise CoreError(RW_ERR_WRONG_TYPE, 'Redis key "%s" holds a %s, not a %s'
                         % (shown(self.key), shown(reply), self.type_name.decode()),
                         hint="Use a foreign table whose src_type matches the key's type.")

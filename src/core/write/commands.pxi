@@ -22,6 +22,11 @@ cdef class Writes:
     cdef list sweeps                # (pattern, type): TRUNCATE of a pattern table, keys found at flush
     cdef object added_to            # the key added is of, or None: added are keys
     cdef set added                  # what the writes add: members, fields or keys (transactional)
+    # What the rows changed, for a transaction's later statements (which read
+    # Redis without these writes): (key,) a pattern table's key, (key, member)
+    # a member or field, (key, None, index) a list position; and the lists
+    # whose positions the writes shift or rely on.
+    cdef set changed, shifted, positional
 
     def __cinit__(self):
         self.cmds = CommandWriter()
@@ -30,6 +35,7 @@ cdef class Writes:
         self.checks = []
         self.probes = {}
         self.sweeps = []
+        self.changed, self.shifted, self.positional = set(), set(), set()
 
     cdef inline Py_ssize_t size(self):
         return self.cmds.size + self.check_bytes

@@ -94,9 +94,15 @@ cdef class Flush:
         got = self.x.round(commands)
         for i in range(nwatch):
             if isinstance(got[i], ReplyError):
-                raise refused("WATCH", got[i])
+                raise (<ReplyError> got[i]).error("WATCH")
         for i in range(len(checks)):
-            (<Check> checks[i]).verify(got[nwatch + i])
+            c = checks[i]
+            reply = got[nwatch + i]
+            # Other error replies are answers the check reads (a key of another
+            # type now, XINFO of a missing stream); a refusal is not.
+            if isinstance(reply, ReplyError) and (<ReplyError> reply).refusal():
+                raise (<ReplyError> reply).error('%s "%s"' % (c.args[0].decode(), shown(c.args[1])))
+            c.verify(reply)
         return 0
 
     cdef int queue(self) except -1:
@@ -141,7 +147,7 @@ cdef class Flush:
         cdef Py_ssize_t last = len(got) - 1
         for r in got[:last]:
             if isinstance(r, ReplyError):       # EXEC then discards everything
-                raise refused("a write", r)
+                raise (<ReplyError> r).error("a write")
         r = got[last]
         if r is None:
             raise CoreError(RW_ERR_CONFLICT, "could not serialize access: a Redis key the statement read "
@@ -149,14 +155,11 @@ cdef class Flush:
                             detail="EXEC found a watched key changed; nothing was applied.",
                             hint="Retry the transaction.")
         if isinstance(r, ReplyError):
-            raise refused("EXEC", r)
+            raise (<ReplyError> r).error("EXEC")
         for e in r:
             if isinstance(e, ReplyError):
-                err = refused("a write inside MULTI/EXEC", e)
+                err = (<ReplyError> e).error("a write inside MULTI/EXEC")
                 err.detail = "The other writes of the statement were applied."
                 raise err
         return 0
 
-
-cdef object refused(str what, ReplyError r):
-    return CoreError(RW_ERR_REDIS, "Redis refused %s: %s" % (what, r.message.decode('utf-8', 'replace')))

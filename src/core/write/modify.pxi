@@ -136,6 +136,7 @@ cdef class Modify:
     cdef list read(self, list commands):
         """A read a row needs now (resumable); the connection goes back after."""
         cdef list got
+        cdef Py_ssize_t i
         if self.reading is None:
             self.reading = Exchange(self.ep)
         try:
@@ -148,6 +149,10 @@ cdef class Modify:
             raise
         self.reading.done()
         self.reading = None
+        # A refusal (an ACL's NOPERM) must not pass for "absent" or "there".
+        for i in range(len(commands)):
+            if isinstance(got[i], ReplyError) and (<ReplyError> got[i]).refusal():
+                raise (<ReplyError> got[i]).error('%s "%s"' % (commands[i][1][0].decode(), shown(commands[i][1][1])))
         return got
 
     cdef bint member_exists(self, bytes m) except -1:
@@ -230,12 +235,28 @@ cdef class Modify:
         if identity in self.seen:
             return 0                # a row the statement already changed
         self.seen.add(identity)
+        self.note_change(identity)
         if self.per_key:
             return self.update_key(r) if self.op == RW_WRITE_UPDATE else self.delete_key(r)
         self.touch()
         if self.op == RW_WRITE_UPDATE:
             return self.update(r)
         return self.delete(r)
+
+    cdef int note_change(self, tuple identity) except -1:
+        """Record the row an UPDATE or DELETE changes (Writes.changed)."""
+        if self.per_key:
+            self.w.changed.add((identity[0],))
+        elif self.mode == WRITE_ELEMENTS and identity[1] is not None:
+            self.w.changed.add((self.key, None, identity[1]))
+            self.w.positional.add(self.key)
+            if self.op == RW_WRITE_DELETE:
+                self.w.shifted.add(self.key)
+        else:
+            self.w.changed.add((self.key, identity[0]))
+            if self.mode == WRITE_ELEMENTS:     # LREM of an element shifts what follows
+                self.w.shifted.add(self.key)
+        return 0
 
     cdef int insert_element(self, RwWriteRow *r) except -1:
         """list: RPUSH, merged; Redis assigns the index."""
@@ -354,6 +375,7 @@ cdef class Modify:
             if new != old:
                 if self.unique(new):
                     raise duplicate(new, self.key)
+                self.w.changed.add((self.key, new))
                 self.w.probe(self.src, self.key, new, None, False)
             if self.mode == WRITE_MEMBERS:
                 if new != old:
@@ -435,6 +457,7 @@ cdef class Modify:
         if new != k:
             if self.unique(new):
                 raise duplicate_key(new)
+            self.w.changed.add((new,))
             self.w.watch(new)
             self.w.check(value_check(T_INT, [b"EXISTS", new], None, "", RW_ERR_UNIQUE))
         if items is not None:

@@ -88,8 +88,7 @@ cdef tuple last_generated(bytes key, object info):
     """last-generated-id from XINFO STREAM's name/value pairs."""
     cdef Py_ssize_t i
     if isinstance(info, ReplyError):
-        raise CoreError(RW_ERR_REDIS, 'Redis error on XINFO STREAM "%s": %s'
-                        % (shown(key), info.message.decode('utf-8', 'replace')))
+        raise (<ReplyError> info).error('XINFO STREAM "%s"' % shown(key))
     for i in range(0, len(info) - 1, 2):
         if info[i] == b"last-generated-id" and isinstance(info[i + 1], bytes):
             found = parse_id(info[i + 1])

@@ -66,9 +66,32 @@ cdef void statement_drop(Pending p) noexcept:
 
 
 cdef int xact_add(Endpoint ep, int level, Writes w) except -1:
-    if not w.empty():
-        g_xact.setdefault(ep.name, (ep, []))[1].append([level, w])
+    """Queue a transactional statement's writes, unless they change again a row
+    an earlier statement changed: that statement's writes are not in Redis yet,
+    so this one read the row as it was and would undo or misplace them."""
+    cdef Writes e
+    if w.empty():
+        return 0
+    for _, e in g_xact.get(ep.name, (None, ()))[1]:
+        again = w.changed & e.changed
+        moved = w.positional & e.shifted
+        if again or moved:
+            raise CoreError(RW_ERR_CONFLICT, 'could not serialize access: %s was already changed by this '
+                            'transaction' % (row_name(next(iter(again))) if again else
+                                             'the positions of Redis list "%s"' % shown(next(iter(moved)))),
+                            detail="A transactional table's writes wait for COMMIT, and reads do not see them.",
+                            hint="Change each row once per transaction, or make the table not transactional.")
+    g_xact.setdefault(ep.name, (ep, []))[1].append([level, w])
     return 0
+
+
+cdef str row_name(tuple row):
+    """A row of Writes.changed, for messages."""
+    if len(row) == 1:
+        return 'Redis key "%s"' % shown(row[0])
+    if len(row) == 3:
+        return 'index %s of Redis list "%s"' % (row[2].decode(), shown(row[0]))
+    return '"%s" of Redis key "%s"' % (shown(row[1]), shown(row[0]))
 
 
 cdef bint xact_added(tuple name, bytes key, bytes added) except -1:
