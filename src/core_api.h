@@ -191,6 +191,11 @@ typedef struct RwScanSpec
  */
 #define RW_ITEMS_ARRAY '['
 #define RW_ITEMS_OBJECT '{'
+/*
+ * Writes: a JSON value that is neither (a scalar, or with a non-string
+ * element), count 0, no strings.  The core refuses it, naming the Redis key.
+ */
+#define RW_ITEMS_OTHER '?'
 #define RW_CELLS_PER_ROW (RW_MAX_COLUMNS + 1)
 #define RW_KEY_CELL RW_MAX_COLUMNS
 

@@ -49,6 +49,7 @@ cdef extern from "core_api.h":
         RW_KEY_CELL
         RW_ITEMS_ARRAY
         RW_ITEMS_OBJECT
+        RW_ITEMS_OTHER
         RW_WAIT_READABLE
         RW_WAIT_WRITABLE
         RW_WAIT_TIMEOUT

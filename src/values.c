@@ -1,9 +1,10 @@
 /*
  * Datums as the values of rows to write (core_api.h's RwValue): text as it
- * is, a bigint as decimal text, a double precision as Redis reads a score,
- * and a jsonb array or object of strings in the items layout.  Anything
- * Redis cannot hold so is refused here, naming the column, before the core
- * sees it.  The other way, the core's cells as Datums, is cells.c's.
+ * is, a bigint as decimal text, a double precision as Redis reads a score
+ * (NaN refused here, naming the column), and jsonb in the items layout: an
+ * array or object of strings, or RW_ITEMS_OTHER for any other JSON, which
+ * the core refuses naming the Redis key the row is for.  The other way, the
+ * core's cells as Datums, is cells.c's.
  */
 #include "redis_wrapper.h"
 
@@ -14,16 +15,6 @@
 #include "utils/jsonb.h"
 
 #define INT8_TEXT_SIZE 21		/* "-9223372036854775808" and its NUL */
-
-static void
-bad_items(const char *column, const char *relname)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("column \"%s\" of foreign table \"%s\" must be a JSON array of strings or a JSON object of strings",
-					column, relname),
-			 errdetail("Redis holds strings only: no numbers, nulls or nested values.")));
-}
 
 /* Padded to 4 bytes, as the items layout aligns each string. */
 static void
@@ -36,20 +27,26 @@ append_items_string(StringInfo buf, const char *p, int32 len)
 	appendBinaryStringInfo(buf, zeros, (4 - (len & 3)) & 3);
 }
 
-/* A jsonb array of strings ('[') or object of string values ('{', pairs counted). */
+/*
+ * A jsonb array of strings ('[') or object of string values ('{'), counted in
+ * strings as a scan's cells are; RW_ITEMS_OTHER for anything else.
+ */
 static void
-items_value(Jsonb *jb, const char *column, const char *relname, RwValue *value)
+items_value(Jsonb *jb, RwValue *value)
 {
+	static const int32 other[2] = {RW_ITEMS_OTHER, 0};
 	StringInfoData buf;
 	int32		head[2];
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken token;
 
+	value->p = (const char *) other;
+	value->len = sizeof(other);
 	if (JB_ROOT_IS_SCALAR(jb))
-		bad_items(column, relname);
+		return;
 	head[0] = JB_ROOT_IS_OBJECT(jb) ? RW_ITEMS_OBJECT : RW_ITEMS_ARRAY;
-	head[1] = JB_ROOT_COUNT(jb);
+	head[1] = JB_ROOT_COUNT(jb) * (JB_ROOT_IS_OBJECT(jb) ? 2 : 1);
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, (const char *) head, sizeof(head));
 	it = JsonbIteratorInit(&jb->root);
@@ -58,7 +55,10 @@ items_value(Jsonb *jb, const char *column, const char *relname, RwValue *value)
 		if (token == WJB_KEY || token == WJB_VALUE || token == WJB_ELEM)
 		{
 			if (v.type != jbvString)
-				bad_items(column, relname);
+			{
+				pfree(buf.data);
+				return;
+			}
 			append_items_string(&buf, v.val.string.val, v.val.string.len);
 		}
 	value->p = buf.data;
@@ -97,7 +97,7 @@ rw_datum_value(Datum datum, int kind, const char *column, const char *relname, R
 	switch (kind)
 	{
 		case RW_KIND_ITEMS:
-			items_value(DatumGetJsonbP(datum), column, relname, value);
+			items_value(DatumGetJsonbP(datum), value);
 			break;
 		case RW_KIND_INT8:
 			{

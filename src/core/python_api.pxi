@@ -184,7 +184,7 @@ cdef bytes items_value(object v):
     """The items layout of a list of bytes ('[') or a dict of bytes ('{')."""
     strings = [s for kv in v.items() for s in kv] if isinstance(v, dict) else list(v)
     out = bytearray(struct.pack('=ii', RW_ITEMS_OBJECT if isinstance(v, dict) else RW_ITEMS_ARRAY,
-                                len(v)))
+                                len(strings)))
     for s in strings:
         out += struct.pack('=i', len(s)) + s + b'\0' * ((4 - len(s) % 4) % 4)
     return bytes(out)

@@ -16,10 +16,10 @@ cdef object not_null(bytes column, bytes key):
 
 
 cdef list items_of(const RwValue *v, int kind, bytes key, bint distinct, bint as_read=False):
-    """The strings of an items value (the items layout), which must be of
-    kind ('[' an array, '{' an object: its keys and values alternate) and
-    not empty, and with distinct its strings distinct (a set's members);
-    as_read: a row as a scan read it, taken as it is."""
+    """The strings of an items value (the items layout, counted in strings),
+    which must be of kind ('[' an array, '{' an object: its keys and values
+    alternate) and not empty, and with distinct its strings distinct (a
+    set's members); as_read: a row as a scan read it, taken as it is."""
     cdef const char *p = v.p
     cdef const char *end = v.p + v.len
     cdef int32_t n, i, count
@@ -31,12 +31,11 @@ cdef list items_of(const RwValue *v, int kind, bytes key, bint distinct, bint as
         kind = (<const int32_t *> p)[0]
     elif (<const int32_t *> p)[0] != kind:
         raise CoreError(RW_ERR_BAD_VALUE, 'items for Redis key "%s" must be a JSON %s of strings'
-                        % (shown(key), "object" if kind == RW_ITEMS_OBJECT else "array"))
+                        % (shown(key), "object" if kind == RW_ITEMS_OBJECT else "array"),
+                        detail="Redis holds strings only: no numbers, nulls or nested values.")
     if count == 0 and not as_read:
         raise CoreError(RW_ERR_BAD_VALUE, 'items for Redis key "%s" must not be empty' % shown(key),
                         detail="Redis holds no empty collections.")
-    if kind == RW_ITEMS_OBJECT:
-        count *= 2
     p += 8
     for i in range(count):
         if p + 4 > end:
