@@ -48,6 +48,7 @@ struct RwModifyState
 								 * trigger must leave alone */
 	RwWriteRow *rows;			/* room for nrows rows */
 	int			nrows;
+	int			held;			/* single rows held for the core (hold_rows) */
 	TupleTableSlot **written;	/* a batch's rows written, for the executor */
 	MemoryContext row_cxt;		/* the rows' values, and RETURNING's jsonb */
 	RwModifyState *routed;		/* rows routed into this UPDATE's table (INSERT) */
@@ -100,6 +101,16 @@ create_modify(Relation rel, Oid userid, const RwModifySpec *m)
 	return st;
 }
 
+/* Hand n rows to the core; out: the rows as Redis will hold them, if m.returning. */
+static void
+write_rows(RwModifyState *st, int n, RwBatch *out)
+{
+	RwError		err;
+
+	RW_CORE_CALL(rw_modify_rows(st->modify, st->rows, n, out, &err), &err,
+				 st->opts.relname, st->opts.servername);
+}
+
 /* Every row is given: the core applies the writes (or queues them for commit). */
 static void
 finish_modify(RwModifyState *st)
@@ -108,6 +119,11 @@ finish_modify(RwModifyState *st)
 
 	if (st->modify == NULL)
 		return;
+	if (st->held > 0)
+	{
+		write_rows(st, st->held, NULL);
+		st->held = 0;
+	}
 	RW_CORE_CALL(rw_modify_close(st->modify, &err), &err, st->opts.relname, st->opts.servername);
 	release_modify(st);
 }
@@ -159,16 +175,6 @@ identity_values(RwModifyState *st, TupleTableSlot *planSlot, RwWriteRow *row)
 						   NameStr(TupleDescAttr(RelationGetDescr(st->rel), st->attr[c])->attname),
 						   st->opts.relname, &row->before[c]);
 	}
-}
-
-/* Hand n rows to the core; out: the rows as Redis will hold them, if m.returning. */
-static void
-write_rows(RwModifyState *st, int n, RwBatch *out)
-{
-	RwError		err;
-
-	RW_CORE_CALL(rw_modify_rows(st->modify, st->rows, n, out, &err), &err,
-				 st->opts.relname, st->opts.servername);
 }
 
 /* slot := row i of out (in the row context: jsonb Datums are made there). */
@@ -422,14 +428,57 @@ insert_values(RwModifyState *st, TupleTableSlot *slot, RwWriteRow *row)
 			slot_value(st, slot, c, &row->after[c]);
 }
 
+/*
+ * Rows given one at a time (COPY before PostgreSQL 16, INSERT ... VALUES,
+ * PostgreSQL 13) whose outcome is not needed at once (no RETURNING, no ON
+ * CONFLICT: the core writes every such row or fails the statement) are held
+ * here and handed over batch_size at a time, as a batched INSERT's are.
+ */
+static bool
+hold_rows(RwModifyState *st)
+{
+	return !st->m.returning && !st->m.on_conflict_skip && st->opts.batch_size > 1;
+}
+
+static void
+hold_row(RwModifyState *st, TupleTableSlot *slot)
+{
+	MemoryContext old = st->held == 0 ? start_rows(st, st->opts.batch_size) :
+		MemoryContextSwitchTo(st->row_cxt);
+	RwWriteRow *row = &st->rows[st->held];
+
+	insert_values(st, slot, row);
+	/* Text values point into the slot, which the next row reuses. */
+	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+		if (row->after[c].p != NULL && st->kind[c] == RW_KIND_TEXT)
+		{
+			char	   *copy = palloc(Max(row->after[c].len, 1));
+
+			memcpy(copy, row->after[c].p, row->after[c].len);
+			row->after[c].p = copy;
+		}
+	MemoryContextSwitchTo(old);
+	if (++st->held == st->opts.batch_size)
+	{
+		write_rows(st, st->held, NULL);
+		st->held = 0;
+	}
+}
+
 TupleTableSlot *
 redisExecForeignInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 					   TupleTableSlot *planSlot)
 {
 	RwModifyState *st = insert_state(rinfo);
-	MemoryContext old = start_rows(st, 1);
+	MemoryContext old;
 	RwBatch		out;
 
+	if (hold_rows(st))
+	{
+		hold_row(st, slot);
+		return slot;
+	}
+	old = start_rows(st, 1);
 	insert_values(st, slot, &st->rows[0]);
 	write_rows(st, 1, &out);
 	slot = row_result(st, &out, slot);

@@ -178,6 +178,30 @@ def test_batched_insert_keeps_the_order_of_the_rows(db, r):
     assert r.lrange('l', 0, -1) == [str(i).encode() for i in range(1, 101)]
 
 
+@pytest.mark.parametrize('statement', ['copy', 'values'])
+def test_rows_held_for_the_core_fail_the_statement_whole(db, r, statement):
+    """Rows given one at a time are held and handed over batch_size at a time:
+    a bad row after a full batch was handed over still writes nothing, and a
+    batch_size of 1 hands over each row at once."""
+    r.rpush('l', 'old')
+    t = write_table(db, 'w_held', 'list', 'l', batch_size=7)
+    rows = [('e%d' % i,) for i in range(20)] + [(None,)] + [('late',)]
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        if statement == 'copy':
+            with db.cursor() as cur, cur.copy('copy %s from stdin' % t) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            db.execute('insert into %s values %s' % (t, ', '.join(
+                '(%s)' % ('null' if e is None else "'%s'" % e) for (e,) in rows)))
+    assert r.lrange('l', 0, -1) == [b'old']
+    db.execute("alter foreign table %s options (set batch_size '1')" % t)
+    with db.cursor() as cur, cur.copy('copy %s from stdin' % t) as copy:
+        for row in rows[:20]:
+            copy.write_row(row)
+    assert r.lrange('l', 0, -1) == [b'old'] + [('e%d' % i).encode() for i in range(20)]
+
+
 def test_copy_from_into_a_list(db, r):
     t = write_table(db, 'w_copy', 'list', 'l', batch_size=50)
     with db.cursor() as cur:

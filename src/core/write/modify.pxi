@@ -26,7 +26,7 @@ cdef class Modify:
     cdef ModifyState state
     cdef Py_ssize_t at              # rows of the current call done (a resumed call goes on there)
     cdef bint in_call
-    cdef Py_ssize_t base            # bytes other modifies hold, when the call began
+    cdef Py_ssize_t base            # bytes the closed modifies held when this one opened
     cdef Exchange reading           # a row's read in flight
     cdef StreamIds ids
     cdef Pending pending            # statement mode
@@ -52,6 +52,8 @@ cdef class Modify:
         self.out = Rows()
         for i in range(RW_MAX_COLUMNS):
             self.out.want[i] = True
+        # Modifies close only at the statement's end: what they hold is fixed meanwhile.
+        self.base = held_bytes()
         if self.op == RW_WRITE_TRUNCATE:
             self.truncate()
         if not self.transactional:
@@ -66,8 +68,8 @@ cdef class Modify:
         if not self.in_call:
             self.in_call = True
             self.at = 0
-            self.out.clear()
-            self.base = held_bytes()
+            if self.returning:
+                self.out.clear()
         while self.at < n:
             r = &rows[self.at]
             if self.returning:
