@@ -259,8 +259,10 @@ cdef class Modification:
         self.m.set_mask, self.m.on_conflict_skip, self.m.returning = set_mask, on_conflict_skip, returning
         self.m.transactional, self.m.level = transactional, level
         for c in range(RW_MAX_COLUMNS):
-            self.kinds[c] = SOURCES[self.h.spec.src_type].info.columns[c].kind == RW_KIND_ITEMS \
-                if c < SOURCES[self.h.spec.src_type].info.ncolumns else 0
+            # (not a conditional expression: Cython 0.29, Debian 12's, makes that one a Python object)
+            self.kinds[c] = 0
+            if c < SOURCES[self.h.spec.src_type].info.ncolumns:
+                self.kinds[c] = SOURCES[self.h.spec.src_type].info.columns[c].kind == RW_KIND_ITEMS
         if rw_modify_open(&self.h.spec, &self.m, &self.handle, &self.err) != RW_OK:
             raise_error(&self.err)
 
