@@ -38,15 +38,16 @@ cdef class Flush:
         self.cursor = b"0"
         self.phase = F_SWEEP if self.writes else F_DONE
 
-    cdef int run(self) except -1:
+    cdef int run(self, FlushPhase until=F_DONE) except -1:
+        """Go on up to phase until (F_EXEC: checked, the keys still watched)."""
         try:
-            if self.phase == F_SWEEP:
+            if self.phase == F_SWEEP and until > F_SWEEP:
                 self.sweep()
                 self.phase = F_CHECKS
-            if self.phase == F_CHECKS:
+            if self.phase == F_CHECKS and until > F_CHECKS:
                 self.check()
                 self.phase = F_EXEC
-            if self.phase == F_EXEC:
+            if self.phase == F_EXEC and until > F_EXEC:
                 self.apply()
                 self.phase = F_DONE
         except Interrupted:
@@ -54,7 +55,8 @@ cdef class Flush:
         except BaseException:
             self.abandon()
             raise
-        self.x.done()
+        if self.phase == F_DONE:
+            self.x.done()
         return 0
 
     cdef void abandon(self) noexcept:

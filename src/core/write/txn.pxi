@@ -20,7 +20,7 @@ cdef class Pending:
 
 cdef dict g_statement = {}          # Endpoint.name -> Pending
 cdef dict g_xact = {}               # Endpoint.name -> (Endpoint, [[level, Writes], ...])
-cdef Flush g_commit = None          # the precommit flush under way
+cdef list g_commit = None           # the precommit's flushes, one per connection, while under way
 cdef dict g_stream_last = {}        # (Endpoint.name, key) -> the last stream id the transaction's XADDs give
 cdef long long g_max_pending = 1 << 30
 
@@ -76,9 +76,9 @@ cdef int xact_add(Endpoint ep, int level, Writes w) except -1:
         again = w.changed & e.changed
         moved = w.positional & e.shifted
         if again or moved:
-            raise CoreError(RW_ERR_CONFLICT, 'could not serialize access: %s was already changed by this '
-                            'transaction' % (row_name(next(iter(again))) if again else
-                                             'the positions of Redis list "%s"' % shown(next(iter(moved)))),
+            raise CoreError(RW_ERR_CONFLICT, 'could not serialize access: this transaction already changed %s'
+                            % (row_name(next(iter(again))) if again else
+                               'the positions of Redis list "%s"' % shown(next(iter(moved)))),
                             detail="A transactional table's writes wait for COMMIT, and reads do not see them.",
                             hint="Change each row once per transaction, or make the table not transactional.")
     g_xact.setdefault(ep.name, (ep, []))[1].append([level, w])
@@ -125,17 +125,21 @@ cdef object too_large():
 
 
 cdef int commit_pending() except -1:
+    """Every connection's checks first, each connection then watching its keys,
+    and only then each one's MULTI/EXEC: a check that fails on one server
+    leaves every server unwritten.  (An EXEC answering nil on one server after
+    another's applied cannot be undone: Redis has no two-phase commit.)"""
     global g_commit
-    cdef Endpoint ep
+    cdef Flush f
     try:
-        while True:
-            if g_commit is None:
-                if not g_xact:
-                    break
-                ep, entries = g_xact.pop(next(iter(g_xact)))
-                g_commit = Flush(ep, [w for level, w in entries])
-            g_commit.run()
-            g_commit = None
+        if g_commit is None:
+            g_commit = [Flush(ep, [w for level, w in entries]) for ep, entries in g_xact.values()]
+            g_xact.clear()
+        for f in g_commit:
+            f.run(F_EXEC)
+        for f in g_commit:
+            f.run()
+        g_commit = None
     except Interrupted:
         raise
     except BaseException:
@@ -148,8 +152,10 @@ cdef int commit_pending() except -1:
 cdef void drop_pending() noexcept:
     global g_commit
     cdef Pending p
+    cdef Flush f
     if g_commit is not None:
-        g_commit.abandon()
+        for f in g_commit:
+            f.abandon()
         g_commit = None
     g_xact.clear()
     g_stream_last.clear()
