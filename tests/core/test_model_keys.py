@@ -230,3 +230,170 @@ def test_hostile_key_listing_replies(fake):
                                 ({c('MEMORY USAGE k:1'): error(b'NOPERM x')}, 'AUTH', ['NOPERM'])]:
         server = fake({**base, **script})
         failure(server, 'keys', b'k:*', kind, *words, want=(True, True, False, False, True, True))
+
+
+# -- writes -----------------------------------------------------------------------
+
+@pytest.fixture
+def url(redis_server, r):
+    core.xact_abort()
+    yield redis_server.url
+    core.xact_abort()
+
+
+def write(url, source, key, op, rows=(), **kw):
+    kw.setdefault('command_timeout_ms', GUARD_MS)
+    return core.modify(url, source, key, op, rows, **kw)
+
+
+def fails(kind, *words):
+    class Check:
+        def __enter__(self):
+            self.raises = pytest.raises(core.CoreError)
+            self.info = self.raises.__enter__()
+            return self.info
+
+        def __exit__(self, *exc):
+            handled = self.raises.__exit__(*exc)
+            err = self.info.value
+            assert err.kind == KIND[kind], (kind, err.kind, err.message)
+            for w in words:
+                assert w in err.message, (w, err.message)
+            return handled
+    return Check()
+
+
+def ms(text):
+    return str(text).encode()
+
+
+def future(seconds):
+    return ms(int(time.time() * 1000) + seconds * 1000)
+
+
+def test_string_insert(url, r):
+    assert write(url, 'string', b's', 'insert', [(ODD,)], returning=True) == [(1, (ODD, None, None))]
+    assert r.get('s') == ODD and r.pttl('s') == -1
+    with fails('UNIQUE', '"s"'):
+        write(url, 'string', b's', 'insert', [(b'x',)])
+    assert write(url, 'string', b's', 'insert', [(b'x',)], on_conflict_skip=True) == [(0, None)]
+    assert r.get('s') == ODD
+    r.delete('s')
+    with fails('UNIQUE', '"s"'):
+        write(url, 'string', b's', 'insert', [(b'x',), (b'y',)])           # twice in one statement
+    assert not r.exists('s')
+    with fails('NOT_NULL', 'value'):
+        write(url, 'string', b's', 'insert', [(None,)])
+    r.rpush('l', 'x')
+    with fails('WRONG_TYPE', '"l"'):
+        write(url, 'string', b'l', 'insert', [(b'x',)])
+
+
+def test_string_insert_expiry(url, r):
+    write(url, 'string', b'a', 'insert', [(b'v', ms(50000))])
+    assert 45000 < r.pttl('a') <= 50000
+    at = future(80)
+    write(url, 'string', b'b', 'insert', [(b'v', None, at)])
+    assert r.pexpiretime('b') == int(at)
+    write(url, 'string', b'c', 'insert', [(b'v',)], default_ttl_ms=30000)
+    assert 25000 < r.pttl('c') <= 30000
+    write(url, 'string', b'd', 'insert', [(b'v', ms(90000))], default_ttl_ms=30000)   # the row's own wins
+    assert r.pttl('d') > 80000
+    with fails('BAD_VALUE', 'ttl', 'expire_at', '"e"'):
+        write(url, 'string', b'e', 'insert', [(b'v', ms(1000), future(10))])
+    with fails('BAD_VALUE', 'ttl', '"e"', 'positive'):
+        write(url, 'string', b'e', 'insert', [(b'v', ms(0))])
+    with fails('BAD_VALUE', 'expire_at', '"e"', 'past'):
+        write(url, 'string', b'e', 'insert', [(b'v', None, ms(int(time.time() * 1000) - 1000))])
+    with fails('BAD_VALUE', 'ttl', '"e"'):
+        write(url, 'string', b'e', 'insert', [(b'v', b'12x')])
+    assert not r.exists('e')
+
+
+def test_string_update_and_delete(url, r):
+    r.set('s', 'old', px=60000)
+    write(url, 'string', b's', 'update', [((b'old',), (b'new',))], set_mask=1)
+    assert r.get('s') == b'new' and r.pttl('s') > 50000                 # the expiry stays
+    write(url, 'string', b's', 'update', [((b'new', ms(1)), (None, ms(100000)))], set_mask=2)
+    assert r.pttl('s') > 90000
+    write(url, 'string', b's', 'update', [((b'new',), (None, None))], set_mask=2)
+    assert r.pttl('s') == -1
+    at = future(70)
+    write(url, 'string', b's', 'update', [((b'new',), (None, None, at))], set_mask=4)
+    assert r.pexpiretime('s') == int(at)
+    with fails('BAD_VALUE', 'ttl', 'expire_at'):
+        write(url, 'string', b's', 'update', [((b'new',), (None, ms(5), at))], set_mask=6)
+    with fails('CONFLICT', '"s"'):
+        write(url, 'string', b's', 'update', [((b'stale',), (b'x',))], set_mask=1)
+    with fails('CONFLICT', '"s"'):
+        write(url, 'string', b's', 'delete', [(b'stale',)])
+    assert write(url, 'string', b's', 'delete', [(b'new',)]) == [(1, None)]
+    assert not r.exists('s')
+    r.set('s', 'v')
+    write(url, 'string', b's', 'truncate')
+    assert not r.exists('s')
+
+
+def test_multi_string_writes(url, r):
+    write(url, 'multi_string', b's:*', 'insert', [(b's:1', b'a'), (b's:2', b'b', ms(40000))],
+          default_ttl_ms=20000)
+    assert r.mget('s:1', 's:2') == [b'a', b'b']
+    assert 15000 < r.pttl('s:1') <= 20000 and 35000 < r.pttl('s:2') <= 40000
+    with fails('UNIQUE', '"s:1"'):
+        write(url, 'multi_string', b's:*', 'insert', [(b's:1', b'x')])
+    with fails('OUTSIDE_PATTERN', '"t:1"'):
+        write(url, 'multi_string', b's:*', 'insert', [(b't:1', b'x')])
+    # rename keeps the value and the expiry; a new value keeps the expiry
+    write(url, 'multi_string', b's:*', 'update', [((b's:1', b'a'), (b's:3',))], set_mask=1)
+    assert r.get('s:3') == b'a' and not r.exists('s:1') and r.pttl('s:3') > 10000
+    write(url, 'multi_string', b's:*', 'update', [((b's:3', b'a'), (None, b'z'))], set_mask=2)
+    assert r.get('s:3') == b'z' and r.pttl('s:3') > 10000
+    write(url, 'multi_string', b's:*', 'update', [((b's:3', b'z'), (b's:4', b'y'))], set_mask=3)
+    assert r.get('s:4') == b'y' and not r.exists('s:3') and r.pttl('s:4') > 10000
+    with fails('UNIQUE', '"s:2"'):
+        write(url, 'multi_string', b's:*', 'update', [((b's:4', b'y'), (b's:2',))], set_mask=1)
+    with fails('CONFLICT', '"s:4"'):
+        write(url, 'multi_string', b's:*', 'update', [((b's:4', b'stale'), (None, b'q'))], set_mask=2)
+    write(url, 'multi_string', b's:*', 'update', [((b's:4', b'y'), (None, None, None))], set_mask=4)
+    assert r.pttl('s:4') == -1
+    write(url, 'multi_string', b's:*', 'delete', [(b's:4', b'y')])
+    assert not r.exists('s:4')
+    r.set('s:9', 'x')
+    r.rpush('s:list', 'x')
+    write(url, 'multi_string', b's:*', 'truncate')
+    assert r.keys('s:*') == [b's:list']
+
+
+def test_multi_expiry_writes(url, r):
+    write(url, 'multi_hash', b'h:*', 'insert', [(b'h:1', {b'f': b'v'}), (b'h:2', {b'f': b'v'}, ms(60000))],
+          default_ttl_ms=5000)
+    assert 0 < r.pttl('h:1') <= 5000 and 55000 < r.pttl('h:2') <= 60000
+    at = future(90)
+    write(url, 'multi_hash', b'h:*', 'update', [((b'h:1', {b'f': b'v'}), (None, None, None, at))], set_mask=8)
+    assert r.pexpiretime('h:1') == int(at)
+    write(url, 'multi_hash', b'h:*', 'update', [((b'h:2',), (None, None, None))], set_mask=4)
+    assert r.pttl('h:2') == -1
+    with fails('BAD_VALUE', 'past', '"h:2"'):
+        write(url, 'multi_hash', b'h:*', 'update', [((b'h:2',), (None, None, None, b'1000'))], set_mask=8)
+    with fails('CONFLICT', '"h:1"'):
+        write(url, 'multi_hash', b'h:*', 'update', [((b'h:1', {b'f': b'x'}), (None, None, ms(5)))], set_mask=4)
+    assert r.pexpiretime('h:1') == int(at)
+
+
+def test_keys_is_read_only(url):
+    for op, rows in [('insert', [(b'k', b'string')]), ('update', [((b'k', b'string'), (b'j',))]),
+                     ('delete', [(b'k', b'string')]), ('truncate', [])]:
+        with fails('UNSUPPORTED', 'read-only'):
+            write(url, 'keys', b'*', op, rows, set_mask=1 if op == 'update' else 0)
+    with fails('UNSUPPORTED', 'read-only'):
+        core.describe_modify('keys', b'*', 'delete')
+
+
+def test_describe_string_writes():
+    assert core.describe_modify('string', b's', 'insert') == \
+        'SET s, checked with EXISTS, applied at statement end in MULTI/EXEC'
+    assert core.describe_modify('string', b's', 'update', set_mask=1) == \
+        'SET KEEPTTL s, checked with GET, applied at statement end in MULTI/EXEC'
+    assert core.describe_modify('multi_string', b's:*', 'update', set_mask=1).startswith('RENAME keys matching s:*')
+    assert core.describe_modify('multi_hash', b'h:*', 'update', set_mask=4).startswith(
+        'PEXPIRE/PEXPIREAT/PERSIST keys matching h:*')
