@@ -16,6 +16,7 @@
 #include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 /*
  * Redis bytes for a message: characters of the database encoding as they
@@ -241,6 +242,33 @@ float8_datum(const char *p, int64 len)
 	return Float8GetDatum(value);
 }
 
+/* A key's time to live, whole milliseconds (the core's PTTL answer): an interval of that time. */
+static Datum
+interval_ms_datum(const char *p, int64 len)
+{
+	int64		ms = DatumGetInt64(int8_datum(p, len));
+	Interval   *result = palloc0(sizeof(Interval));
+
+	if (ms < 0 || ms > PG_INT64_MAX / 1000)
+		bad_number(p, len, "interval", true);
+	result->time = ms * 1000;
+	return IntervalPGetDatum(result);
+}
+
+/* A key's expiry, milliseconds since the Unix epoch: a timestamptz. */
+static Datum
+timestamp_ms_datum(const char *p, int64 len)
+{
+	const int64 epoch_ms = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	int64		ms = DatumGetInt64(int8_datum(p, len));
+	TimestampTz result;
+
+	if (ms < 0 || ms - epoch_ms > PG_INT64_MAX / 1000 ||
+		!IS_VALID_TIMESTAMP(result = (ms - epoch_ms) * 1000))
+		bad_number(p, len, "timestamp with time zone", true);
+	return TimestampTzGetDatum(result);
+}
+
 /* The Datum of a cell of kind (RwColumnKind); len >= 0, a NULL is the caller's. */
 Datum
 rw_cell_datum(char *base, const RwCell *cell, int kind)
@@ -256,6 +284,10 @@ rw_cell_datum(char *base, const RwCell *cell, int kind)
 			return int8_datum(p, cell->len);
 		case RW_KIND_FLOAT8:
 			return float8_datum(p, cell->len);
+		case RW_KIND_INTERVAL_MS:
+			return interval_ms_datum(p, cell->len);
+		case RW_KIND_TIMESTAMP_MS:
+			return timestamp_ms_datum(p, cell->len);
 		default:
 			return text_datum(p, cell->len);
 	}

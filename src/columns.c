@@ -35,6 +35,10 @@ kind_type(int kind)
 			return INT8OID;
 		case RW_KIND_FLOAT8:
 			return FLOAT8OID;
+		case RW_KIND_INTERVAL_MS:
+			return INTERVALOID;
+		case RW_KIND_TIMESTAMP_MS:
+			return TIMESTAMPTZOID;
 		default:
 			return TEXTOID;
 	}

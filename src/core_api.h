@@ -67,12 +67,20 @@ typedef enum RwColumnKind
 	RW_KIND_TEXT = 0,			/* a Redis string: text */
 	RW_KIND_ITEMS,				/* a list of strings, or of pairs: jsonb */
 	RW_KIND_INT8,				/* a whole number, as decimal text: bigint */
-	RW_KIND_FLOAT8				/* a number as Redis writes a score ("1.5", "inf",
+	RW_KIND_FLOAT8,				/* a number as Redis writes a score ("1.5", "inf",
 								 * "-inf"): double precision */
+	RW_KIND_INTERVAL_MS,		/* a key's time to live, whole milliseconds as
+								 * decimal text (> 0): interval */
+	RW_KIND_TIMESTAMP_MS		/* a key's expiry, milliseconds since the Unix
+								 * epoch as decimal text: timestamptz */
 } RwColumnKind;
 
-/* Every source type yields at most two logical columns. */
-#define RW_MAX_COLUMNS 2
+/*
+ * Every source type yields at most this many logical columns: its fixed ones
+ * and the opt-in ones (ttl, expire_at, ...).  Columns a query does not read
+ * (RwScanSpec.want) cost no command and no cell.
+ */
+#define RW_MAX_COLUMNS 6
 
 typedef struct RwColumnInfo
 {
@@ -170,6 +178,9 @@ typedef struct RwScanSpec
 								 * decimal text in column 0 */
 	int			password_required;	/* send a password, and no unix sockets */
 	int64_t		max_value_size; /* the longest string accepted from Redis */
+	int64_t		default_ttl_ms; /* writes: the time to live, in milliseconds, of a
+								 * key an INSERT creates without a ttl or
+								 * expire_at of its own; 0: none */
 	const char *fault;			/* test-only fault injection point, or NULL */
 } RwScanSpec;
 
@@ -275,7 +286,9 @@ typedef struct RwModifySpec
  * One row.  A value with p NULL is SQL NULL; in before, also a column the table
  * does not declare.  ITEMS values use the items layout (RW_ITEMS_ARRAY /
  * RW_ITEMS_OBJECT, counts and 4-byte padded strings); FLOAT8 values are
- * written as Redis reads a score ("1.5", "inf", "-inf").
+ * written as Redis reads a score ("1.5", "inf", "-inf"); INTERVAL_MS and
+ * TIMESTAMP_MS ones as whole milliseconds in decimal (any sign: the core
+ * refuses an expiry in the past).
  */
 typedef struct RwWriteRow
 {

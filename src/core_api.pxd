@@ -39,6 +39,8 @@ cdef extern from "core_api.h":
         RW_KIND_ITEMS
         RW_KIND_INT8
         RW_KIND_FLOAT8
+        RW_KIND_INTERVAL_MS
+        RW_KIND_TIMESTAMP_MS
     enum:
         RW_MAX_COLUMNS
         RW_FETCH_DEFAULT
@@ -113,6 +115,7 @@ cdef extern from "core_api.h":
         int count_only
         int password_required
         int64_t max_value_size
+        int64_t default_ttl_ms
         const char *fault
     ctypedef struct RwCell:
         int64_t off

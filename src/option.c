@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(redis_fdw_validator);
 
@@ -41,6 +42,7 @@ static const RwOption valid_options[] = {
 	{"src_type", ForeignTableRelationId},
 	{"src_key", ForeignTableRelationId},
 	{"fetch", ForeignTableRelationId},
+	{"default_ttl", ForeignTableRelationId},
 	/* writes: the server's, unless the table says otherwise */
 	{"batch_size", ForeignServerRelationId},
 	{"batch_size", ForeignTableRelationId},
@@ -142,6 +144,32 @@ parse_batch_size(DefElem *def)
 	return (int) n;
 }
 
+/* Whether a source type's rows are keys with an expiry (a ttl column). */
+static bool
+has_expiry(const RwSourceInfo *source)
+{
+	for (int c = 0; c < source->ncolumns; c++)
+		if (source->columns[c].kind == RW_KIND_INTERVAL_MS)
+			return true;
+	return false;
+}
+
+/* The expiry of keys a write creates, an interval's text ('1 hour'): positive milliseconds. */
+static int64
+parse_default_ttl(DefElem *def)
+{
+	Datum		span = DirectFunctionCall3(interval_in, CStringGetDatum(defGetString(def)),
+										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	int64		ms = rw_interval_ms(DatumGetIntervalP(span), "option \"default_ttl\"");
+
+	if (ms <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"default_ttl\": \"%s\"", defGetString(def)),
+				 errhint("Use a positive interval of at least a millisecond, such as '1 hour'.")));
+	return ms;
+}
+
 static void
 check_url(const char *url)
 {
@@ -167,6 +195,7 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 				have_key_file = false;
 	int			src_type = -1;
 	const char *fetch = NULL;
+	bool		have_default_ttl = false;
 
 	foreach(cell, options)
 	{
@@ -228,6 +257,11 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 			(void) parse_size(def);
 		else if (strcmp(def->defname, "batch_size") == 0)
 			(void) parse_batch_size(def);
+		else if (strcmp(def->defname, "default_ttl") == 0)
+		{
+			(void) parse_default_ttl(def);
+			have_default_ttl = true;
+		}
 		else if (strcmp(def->defname, "tls_verify") == 0 ||
 				 strcmp(def->defname, "transactional") == 0 ||
 				 strcmp(def->defname, "use_remote_estimate") == 0)
@@ -298,6 +332,12 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("option \"fetch\" applies only to single-key source types"),
 					 errhint("A multi_* table reads each matching key with one command.")));
+		if (have_default_ttl && !has_expiry(rw_source_info(src_type)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"default_ttl\" applies only to source types whose rows are keys"),
+					 errhint("string, multi_string and multi_* tables create keys; a %s table's key is not created by a row.",
+							 rw_source_info(src_type)->name)));
 	}
 
 	PG_RETURN_VOID();
@@ -415,6 +455,8 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 			opts->spec.key = defGetString(def);
 		else if (strcmp(def->defname, "fetch") == 0)
 			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
+		else if (strcmp(def->defname, "default_ttl") == 0)
+			opts->spec.default_ttl_ms = parse_default_ttl(def);
 		server_or_table_option(def, opts);
 	}
 

@@ -10,6 +10,7 @@
 #include "access/tupdesc.h"
 #include "foreign/fdwapi.h"
 #include "core_api.h"
+#include "datatype/timestamp.h"
 
 /*
  * One foreign table's effective options (option.c): what the core needs, as
@@ -38,6 +39,7 @@ extern void rw_connect_options(Oid relid, Oid userid, RwTableOptions *opts);
 extern Datum rw_cell_datum(char *base, const RwCell *cell, int kind);
 
 /* values.c: a Datum (not NULL) of a column of kind as a value to write */
+extern int64 rw_interval_ms(const Interval *span, const char *what);
 extern void rw_datum_value(Datum datum, int kind, const char *column, const char *relname,
 						   RwValue *value);
 

@@ -10,9 +10,11 @@
 
 #include <math.h>
 
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #define INT8_TEXT_SIZE 21		/* "-9223372036854775808" and its NUL */
 
@@ -87,6 +89,61 @@ float8_value(double d, const char *column, const char *relname, RwValue *value)
 	value->p = buf;
 }
 
+static void
+ms_value(int64 ms, RwValue *value)
+{
+	char	   *buf = palloc(INT8_TEXT_SIZE);
+
+	value->len = snprintf(buf, INT8_TEXT_SIZE, INT64_FORMAT, ms);
+	value->p = buf;
+}
+
+static void
+not_finite(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s cannot be infinite in Redis", what),
+			 errdetail("A Redis key's expiry is a number of milliseconds.")));
+}
+
+/*
+ * An interval as whole milliseconds (what, e.g. 'column "ttl" of foreign
+ * table "t"', names it in errors), a month counting 30 days as interval
+ * comparison does.  Its sign is kept: the core refuses a ttl not positive.
+ */
+int64
+rw_interval_ms(const Interval *span, const char *what)
+{
+	int64		days,
+				usec;
+
+#ifdef INTERVAL_NOT_FINITE
+	if (INTERVAL_NOT_FINITE(span))
+		not_finite(what);
+#endif
+	if (pg_mul_s64_overflow((int64) span->month, DAYS_PER_MONTH, &days) ||
+		pg_add_s64_overflow(days, span->day, &days) ||
+		pg_mul_s64_overflow(days, USECS_PER_DAY, &usec) ||
+		pg_add_s64_overflow(usec, span->time, &usec))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range for a Redis expiry", what)));
+	return usec / 1000;
+}
+
+/* An expiry as milliseconds since the Unix epoch (rounded down). */
+static void
+timestamp_value(TimestampTz ts, const char *column, const char *relname, RwValue *value)
+{
+	const int64 epoch_ms = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	int64		ms = ts / 1000 - (ts % 1000 < 0);
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		not_finite(psprintf("column \"%s\" of foreign table \"%s\"", column, relname));
+	ms_value(ms + epoch_ms, value);
+}
+
 /*
  * The value of a Datum (not NULL) of a column of kind (RwColumnKind), in the
  * current memory context or pointing into the Datum.
@@ -109,6 +166,14 @@ rw_datum_value(Datum datum, int kind, const char *column, const char *relname, R
 			}
 		case RW_KIND_FLOAT8:
 			float8_value(DatumGetFloat8(datum), column, relname, value);
+			break;
+		case RW_KIND_INTERVAL_MS:
+			ms_value(rw_interval_ms(DatumGetIntervalP(datum),
+									psprintf("column \"%s\" of foreign table \"%s\"", column, relname)),
+					 value);
+			break;
+		case RW_KIND_TIMESTAMP_MS:
+			timestamp_value(DatumGetTimestampTz(datum), column, relname, value);
 			break;
 		default:
 			{

@@ -31,6 +31,11 @@ cdef bint stream_id(bytes v):
     return bool(dash)
 
 
+cdef inline bint is_pattern(const Source *src) noexcept:
+    """Whether the table's src_key is a pattern, its rows keys of it."""
+    return src.reader == READ_PATTERN or src.reader == READ_KEYS
+
+
 cdef Pushdown choose_pushdown(const RwScanSpec *spec):
     cdef Pushdown d = Pushdown()
     cdef int n = min(spec.nquals, RW_MAX_QUALS)
@@ -45,7 +50,7 @@ cdef int choose_lookup(const RwScanSpec *spec, int n, Pushdown d) except -1:
     cdef const Source *src = &SOURCES[spec.src_type]
     cdef const RwQual *q
     cdef int i, k
-    cdef bint pattern = src.reader == READ_PATTERN
+    cdef bint pattern = is_pattern(src)
     cdef bytes table_key = spec.key
     if src.lookup == NULL or (pattern and not glob_simple(table_key)):
         return 0
@@ -110,8 +115,8 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
             return describe_lookup(spec, d) + ", counting the rows"
         if d.range is not None:
             return describe_range(spec, d, True)
-        if src.reader == READ_PATTERN:
-            return 'SCAN MATCH "%s" TYPE %s, counting the keys' % (key, src.redis_type.decode())
+        if is_pattern(src):
+            return 'SCAN MATCH "%s"%s, counting the keys' % (key, scan_type(src))
         return '%s "%s"' % (src.count.decode(), key)
     if d.qual >= 0:
         return describe_lookup(spec, d)
@@ -120,16 +125,31 @@ cdef str describe(const RwScanSpec *spec, Pushdown d):
     return '%s "%s"' % (src.info.name.decode(), key)
 
 
+cdef str scan_type(const Source *src):
+    """SCAN's TYPE option for a pattern source, for EXPLAIN."""
+    return " TYPE %s" % src.redis_type.decode() if src.redis_type[0] else ""
+
+
+cdef bint batched(const Source *src, const bint *want) noexcept:
+    """Whether a pattern source's keys are read many per command (MGET):
+    not when each key's expiry is read too, pipelined behind its GET."""
+    return src.batch_read != NULL and expiry_of(src, want) is None
+
+
 cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
     cdef const Source *src = &SOURCES[spec.src_type]
+    cdef bint want[RW_MAX_COLUMNS]
     key = shown(spec.key)
     many = "values of a parameter" if d.param else "%d values" % len(d.values)
+    for i in range(RW_MAX_COLUMNS):
+        want[i] = spec.want[i] != 0
+    read = (src.batch_read if batched(src, want) else src.read_all).decode()
     if d.op == RW_OP_PREFIX and (d.param or d.values):
-        return 'SCAN MATCH "%s*" TYPE %s, then %s of each key matching "%s"' % (
+        return 'SCAN MATCH "%s*"%s, then %s of each key matching "%s"' % (
             glob_escape(d.values[0]).decode('utf-8', 'backslashreplace') if not d.param else '<parameter>',
-            src.redis_type.decode(), src.read_all.decode(), key)
-    if src.reader == READ_PATTERN:
-        return '%s of the keys named (%s) matching "%s"' % (src.read_all.decode(), many, key)
+            scan_type(src), read, key)
+    if is_pattern(src):
+        return '%s of the keys named (%s) matching "%s"' % (read, many, key)
     if src.reader == READ_STREAM:
         return 'XRANGE "%s" id id for each id (%s)' % (key, many)
     text = '%s "%s" (%s)' % (src.lookup.decode(), key, many)
@@ -174,18 +194,20 @@ cdef double estimate(const RwScanSpec *spec, Pushdown d):
     return -1 if r.by_score or r.hi == INDEX_MAX else r.hi - r.lo + 1
 
 
-cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, bint want_column1,
+cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, const bint *want,
                     bint rev):
     """The plan that reads a source as its registry entry says, serving the
     pushed clauses d; fetch picks one command for all of a key (RW_FETCH_ALL)
     or incremental reads.  count_only: a whole source or a range is counted
     by Redis (LLEN..., ZCOUNT, or SCAN's keys); a lookup's rows are counted as
-    they come.  want_column1: a sorted set's scores are asked for (WITHSCORES).
+    they come.  want: the columns read (a sorted set's scores are asked for,
+    WITHSCORES, only when read; a key's expiry, length or memory likewise).
     rev: a reversible source's rows from the highest score down."""
     cdef const Source *src = &SOURCES[src_type]
     cdef Plan plan
     cdef SingleKeyPlan sp
     cdef PatternPlan pp
+    cdef KeyListPlan kp
     cdef LookupPlan lp
     cdef StreamPlan st
     cdef MembersPlan mp
@@ -194,18 +216,31 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
     cdef bint prefix = d.qual >= 0 and d.op == RW_OP_PREFIX and bool(d.values)
     cdef bint lookup = d.qual >= 0 and not prefix
     cdef bint counted = count_only and not lookup
-    if src.reader == READ_PATTERN:
-        pp = KeysPlan() if lookup else PatternCountPlan() if counted else PatternPlan()
+    cdef bint want_column1 = want[1]
+    if is_pattern(src):
+        if counted:
+            pp = PatternCountPlan()
+        elif src.reader == READ_KEYS:
+            kp = KeyListPlan()
+            kp.by_type, kp.memory = want[LENGTH_COL], want[MEMORY_COL]
+            kp.expiry = expiry_of(src, want)
+            kp.trailing = (kp.expiry.replies() if kp.expiry is not None else 0) + kp.memory
+            pp = kp
+        else:
+            pp = PatternPlan()
+            pp.expiry = expiry_of(src, want)
+            pp.batched = batched(src, want)
         if lookup:
-            (<KeysPlan> pp).values = d.values
+            pp.values = d.values
         pp.pattern = key
         if prefix:
             pp.pattern, pp.filter = glob_escape(d.values[0]) + b"*", key
         # Where PostgreSQL no longer checks the LIKE, the keys' prefix is checked here.
         pp.check_pattern = prefix
-        pp.scan_type, pp.ranged, pp.pairs = src.redis_type, src.ranged, src.pairs
-        pp.command = src.read_all
-        pp.fetch_shape = &rw_pairs if src.pairs else &rw_strings
+        pp.scan_type, pp.ranged, pp.pairs, pp.scalar = src.redis_type, src.ranged, src.pairs, src.scalar
+        pp.command = src.batch_read if pp.batched else src.read_all
+        pp.fetch_shape = &rw_values if pp.batched else &rw_string_or_nil if src.scalar else \
+            &rw_pairs if src.pairs else &rw_strings
         plan = pp
     else:
         if counted and d.range is not None:
@@ -220,6 +255,10 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
         elif counted:
             sp = CountPlan()
             sp.command, sp.fetch_shape = src.count, &rw_integer
+        elif src.reader == READ_VALUE:
+            sp = ValuePlan()
+            sp.expiry = expiry_of(src, want)
+            sp.command, sp.fetch_shape = src.read_all, &rw_string_or_nil
         elif src.reader == READ_STREAM:
             st = StreamLookupPlan() if lookup else StreamPlan()
             if lookup:

@@ -16,9 +16,10 @@ def source_names():
 
 def source_columns(str source):
     """A source type's columns, as rw_source() gives them: (name, kind) pairs,
-    kind one of 'text', 'items', 'int8', 'float8'."""
+    kind one of 'text', 'items', 'int8', 'float8', 'interval_ms', 'timestamp_ms'."""
     cdef const RwSourceInfo *info = &SOURCES[source_names().index(source)].info
-    kinds = {RW_KIND_TEXT: 'text', RW_KIND_ITEMS: 'items', RW_KIND_INT8: 'int8', RW_KIND_FLOAT8: 'float8'}
+    kinds = {RW_KIND_TEXT: 'text', RW_KIND_ITEMS: 'items', RW_KIND_INT8: 'int8', RW_KIND_FLOAT8: 'float8',
+             RW_KIND_INTERVAL_MS: 'interval_ms', RW_KIND_TIMESTAMP_MS: 'timestamp_ms'}
     return [(info.columns[c].name.decode(), kinds[info.columns[c].kind]) for c in range(info.ncolumns)]
 
 
@@ -34,7 +35,7 @@ cdef class SpecHolder:
 
     cdef int fill(self, str url, str source, bytes key, object fetch, object quals, object want,
                   object max_value_size, int command_timeout_ms, long long limit=0,
-                  bint count=False, bint reverse=False) except -1:
+                  bint count=False, bint reverse=False, long long default_ttl_ms=0) except -1:
         cdef int i, k, nvalues = 0
         memset(&self.spec, 0, sizeof(self.spec))
         names = source_names()
@@ -47,7 +48,11 @@ cdef class SpecHolder:
             want = (True, SOURCES[self.spec.src_type].order == ORDER_NONE)
         self.spec.key = key
         self.spec.fetch = {None: RW_FETCH_DEFAULT, 'all': RW_FETCH_ALL, 'scan': RW_FETCH_SCAN}[fetch]
-        self.spec.want[0], self.spec.want[1] = bool(want[0]), bool(want[1])
+        if len(want) > RW_MAX_COLUMNS:
+            raise ValueError("at most %d columns" % RW_MAX_COLUMNS)
+        for i in range(len(want)):
+            self.spec.want[i] = bool(want[i])
+        self.spec.default_ttl_ms = default_ttl_ms
         self.spec.tls_verify = 1
         self.spec.command_timeout_ms = command_timeout_ms
         self.spec.limit = limit
@@ -124,7 +129,8 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     set from its highest score down); stats, a dict,
     gets rw_scan_stats's counters at the end.  want: the columns read, by
     default those of the spec's shapes (a list's index and a sorted set's
-    score are opt-in).  Raises CoreError."""
+    score are opt-in); each row has one value per entry of want, then the
+    key.  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()
     cdef RwBatch batch
     cdef Scan s = Scan()
@@ -134,6 +140,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     cdef const RwSourceInfo *info
     h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count, reverse)
     info = &SOURCES[h.spec.src_type].info
+    width = len(want) if want is not None else 2
     kinds = [info.columns[c].kind == RW_KIND_ITEMS if c < info.ncolumns else False
              for c in range(RW_MAX_COLUMNS)]
     rows = []
@@ -146,7 +153,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
             else:
                 for r in range(batch.nrows):
                     row = batch.cells + r * RW_CELLS_PER_ROW
-                    rows.append(tuple(cell_value(batch.base, &row[c], kinds[c]) for c in range(RW_MAX_COLUMNS))
+                    rows.append(tuple(cell_value(batch.base, &row[c], kinds[c]) for c in range(width))
                                 + (cell_value(batch.base, &row[RW_KEY_CELL], False),))
             if batch.done:
                 if stats is not None:
@@ -190,9 +197,14 @@ cdef bytes items_value(object v):
     return bytes(out)
 
 
+cdef object column(object row, int c):
+    return row[c] if row is not None and c < len(row) else None
+
+
 cdef class WriteRows:
-    """RwWriteRows from Python: before and after as (column 0, column 1)
-    pairs, each bytes, None, or for items a list or dict of bytes."""
+    """RwWriteRows from Python: before and after as tuples of the first
+    columns' values (the others NULL), each bytes, None, or for items a list
+    or dict of bytes."""
     cdef RwWriteRow *rows
     cdef int n
     cdef list keep
@@ -210,8 +222,8 @@ cdef class WriteRows:
         memset(self.rows, 0, sizeof(RwWriteRow) * max(self.n, 1))
         for i in range(self.n):
             for c in range(RW_MAX_COLUMNS):
-                self.rows[i].before[c] = self.value(befores[i][c] if befores[i] is not None else None)
-                self.rows[i].after[c] = self.value(afters[i][c] if afters[i] is not None else None)
+                self.rows[i].before[c] = self.value(column(befores[i], c))
+                self.rows[i].after[c] = self.value(column(afters[i], c))
         return 0
 
     cdef RwValue value(self, object v):
@@ -249,10 +261,11 @@ cdef class Modification:
 
     def __init__(self, str url, str source, bytes key, str op, *, int set_mask=0, bint on_conflict_skip=False,
                  bint returning=False, bint transactional=False, int level=1, int command_timeout_ms=0,
-                 max_value_size=None, uint64_t conn_key=0):
+                 max_value_size=None, uint64_t conn_key=0, long long default_ttl_ms=0):
         cdef int c
         self.h = SpecHolder()
-        self.h.fill(url, source, key, None, (), (True, True), max_value_size, command_timeout_ms)
+        self.h.fill(url, source, key, None, (), (True, True), max_value_size, command_timeout_ms, 0, False, False,
+                    default_ttl_ms)
         self.h.spec.conn_key = conn_key
         memset(&self.m, 0, sizeof(self.m))
         self.m.op = WRITE_OPS[op]
@@ -273,12 +286,15 @@ cdef class Modification:
     def rows(self, rows):
         """Queue rows: for INSERT each the row, for DELETE the row read, for
         UPDATE a (row read, new values) pair.  Returns (written, RETURNING
-        row or None) for each, the row as (column 0, column 1, key)."""
+        row or None) for each, the row as (column 0, column 1, ..., key),
+        as many columns as the widest row given (at least 2)."""
         cdef WriteRows w = WriteRows()
         cdef RwBatch out
         cdef const RwCell *cells
         cdef int r
         rows = list(rows)
+        width = max([2] + [len(x) for row in rows for x in (row if self.m.op == RW_WRITE_UPDATE else (row,))
+                           if x is not None])
         if self.m.op == RW_WRITE_INSERT:
             w.fill([None] * len(rows), rows)
         elif self.m.op == RW_WRITE_UPDATE:
@@ -293,8 +309,8 @@ cdef class Modification:
             ret = None
             if self.m.returning:
                 cells = out.cells + r * RW_CELLS_PER_ROW
-                ret = (cell_value(out.base, &cells[0], self.kinds[0]), cell_value(out.base, &cells[1], self.kinds[1]),
-                       cell_value(out.base, &cells[RW_KEY_CELL], False))
+                ret = tuple(cell_value(out.base, &cells[c], self.kinds[c]) for c in range(width)) + \
+                    (cell_value(out.base, &cells[RW_KEY_CELL], False),)
             result.append((w.rows[r].written, ret))
         return result
 

@@ -127,6 +127,11 @@ cdef class Rows:
             self.cur[col].len = self.arena.size - self.cur[col].off
         return 0
 
+    cdef void discard(self) noexcept:
+        """Drop the row being built (its key turned out gone)."""
+        self.arena.size = self.committed
+        self.building = False
+
     cdef inline int commit(self) except -1:
         self.nrows += 1
         self.total += 1

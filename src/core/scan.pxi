@@ -60,14 +60,15 @@ cdef class Scan:
         self.count_only = spec.count_only != 0
         self.reverse = spec.reverse != 0 and SOURCES[spec.src_type].info.reversible
         if self.count_only:             # rows are only counted: build no cells
-            self.rows.want[0] = self.rows.want[1] = False
+            for i in range(RW_MAX_COLUMNS):
+                self.rows.want[i] = False
         self.connect()
         return 0
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
         self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only,
-                              self.rows.want[1], self.reverse)
+                              self.rows.want, self.reverse)
         self.plan.limit = self.limit
         self.plan.counters = self.counters
         self.plan.rows = self.rows

@@ -232,7 +232,8 @@ def test_pattern_cursor_loop(fake):
 
 def test_source_names():
     assert core.source_names() == ['list', 'set', 'hash', 'zset', 'stream',
-                                   'multi_list', 'multi_set', 'multi_hash', 'multi_zset']
+                                   'multi_list', 'multi_set', 'multi_hash', 'multi_zset',
+                                   'string', 'multi_string', 'keys']
 
 
 def test_a_scan_lets_other_threads_run():

@@ -75,6 +75,11 @@ cdef extern from *:
     static const RwShape rw_string_or_nil = {.type = REDIS_REPLY_STRING, .or_nil = 1};
     static const RwShape rw_values = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_string_or_nil};
     static const RwShape rw_integer = {.type = REDIS_REPLY_INTEGER};
+    /* TIME: seconds and microseconds */
+    static const RwShape rw_time = {.type = REDIS_REPLY_ARRAY, .count = 2, .elem = &rw_string,
+                                    .second = &rw_string};
+    /* MEMORY USAGE: nil for a key gone meanwhile */
+    static const RwShape rw_integer_or_nil = {.type = REDIS_REPLY_INTEGER, .or_nil = 1};
     static const RwShape rw_flags = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_integer};
     /* Writes' MULTI/EXEC and checks (core/write): EXEC and XINFO STREAM answer
        items of any type, nested at most MAX_DEPTH deep (EXEC: nil when a
@@ -140,8 +145,8 @@ cdef extern from *:
         RW_EVEN
         RW_ANY_TYPE
     const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
-    const RwShape rw_values, rw_flags, rw_integer
-    const RwShape rw_string_or_nil, rw_anything, rw_exec, rw_info
+    const RwShape rw_values, rw_flags, rw_integer, rw_integer_or_nil, rw_string_or_nil, rw_time
+    const RwShape rw_anything, rw_exec, rw_info
 
 
 cdef enum:

@@ -23,6 +23,13 @@ cdef enum Tag:
     T_PAIRS         # HGETALL
     T_ENTRIES       # XRANGE id id
     T_INFO          # XINFO STREAM
+    # a key's expiry and, for key listings, what else of it is read
+    T_PTTL          # PTTL key
+    T_PEXPIRETIME   # PEXPIRETIME key (an error before Redis 7)
+    T_TIME          # TIME, once per scan: the clock PTTL is added to without PEXPIRETIME
+    T_KEY_TYPE      # TYPE of a listed key
+    T_KEY_LENGTH    # LLEN, SCARD, HLEN, ZCARD, XLEN or STRLEN of a listed key
+    T_KEY_MEMORY    # MEMORY USAGE of a listed key
 
 cdef enum:
     HEADER_MAX = 24     # room for "*<count>\r\n" of any count

@@ -1,10 +1,6 @@
 # Plans that serve a pushed clause (planner.pxi): given members of one key,
-# given stream ids, or given keys of a pattern table.  A pattern table's LIKE
-# prefix is a PatternPlan with a narrower pattern (plans.pxi).
-
-cdef enum:
-    LOOKUP_BATCH = 1024         # members per lookup command: bounded replies
-
+# or given stream ids.  A pattern table's given keys are a PatternPlan with
+# values, its LIKE prefix one with a narrower pattern (plans.pxi).
 
 cdef class LookupPlan(SingleKeyPlan):
     """hash (HMGET), set (SMISMEMBER), zset (ZMSCORE): a row for each given
@@ -118,16 +114,4 @@ cdef class StreamLookupPlan(StreamPlan):
             w.arg(v)
             w.arg(v)
             w.end()
-        return 0
-
-
-cdef class KeysPlan(PatternPlan):
-    """multi_*: the given keys (already matched against the table's pattern),
-    each read whole; one that does not exist or holds another type gives no row."""
-    cdef list values
-
-    cdef int start(self) except -1:
-        cdef bytes v
-        for v in self.values:
-            self.fetch(v, len(v))
         return 0

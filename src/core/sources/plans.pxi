@@ -5,6 +5,7 @@
 # consumes the current one.
 
 from libc.stdint cimport UINT64_MAX
+from libc.string cimport strlen
 from collections import deque
 
 # Range batches start small, for fast first rows, and grow to amortise round trips.
@@ -14,6 +15,7 @@ cdef enum:
     FIRST_STREAM = 64
     MAX_STREAM = 4096
     SCAN_COUNT = 1000
+    LOOKUP_BATCH = 1024         # members (or keys) per lookup command: bounded replies
 
 
 cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
@@ -25,6 +27,102 @@ cdef int take_cursor(ByteBuf cursor, const char *p, Py_ssize_t n) except -1:
     return 1
 
 
+cdef bint unknown_command(const char *p, Py_ssize_t n) noexcept:
+    return n >= 19 and memcmp(p, b"ERR unknown command", 19) == 0
+
+
+cdef class Expiry:
+    """The ttl and expire_at columns of a key's row, asked right after its
+    contents: PTTL, and for expire_at PEXPIRETIME.  Redis before 7 knows no
+    PEXPIRETIME: there expire_at is the server's TIME, asked once when the
+    scan starts, plus PTTL.  Nothing is asked for columns not read."""
+    cdef int ttl_col, expire_col        # the cells to fill, -1 for a column not read
+    cdef long long now_ms               # TIME's answer, -1 before it
+    cdef long long pttl                 # the row's PTTL answer, -1: no expiry
+
+    def __cinit__(self):
+        self.now_ms = -1
+
+    cdef inline int replies(self) noexcept:
+        """How many replies follow each key's contents."""
+        return 1 + (self.expire_col >= 0)
+
+    cdef int start(self, Target target) except -1:
+        cdef CommandWriter w
+        if self.expire_col >= 0:
+            w = target.command(T_TIME)
+            w.arg(b"TIME")
+            w.end()
+        return 0
+
+    cdef int queue(self, Target target, const char *k, Py_ssize_t n) except -1:
+        cdef CommandWriter w = target.command(T_PTTL)
+        w.arg(b"PTTL")
+        w.arg_span(k, n)
+        w.end()
+        if self.expire_col >= 0:
+            w = target.command(T_PEXPIRETIME)
+            w.arg(b"PEXPIRETIME")
+            w.arg_span(k, n)
+            w.end()
+        return 0
+
+    cdef int time(self, Target target, const char *p, Py_ssize_t n) except -1:
+        """One element of TIME's reply: seconds, then microseconds."""
+        cdef long long v = 0
+        cdef Py_ssize_t i
+        if n == 0 or n > 12:
+            raise target.unexpected('got "%s" where a time was expected' % shown(p[:n]))
+        for i in range(n):
+            if not b'0' <= p[i] <= b'9':
+                raise target.unexpected('got "%s" where a time was expected' % shown(p[:n]))
+            v = v * 10 + (p[i] - 48)
+        self.now_ms = v * 1000 if self.now_ms < 0 else self.now_ms + v // 1000
+        return 0
+
+    cdef int answer(self, Target target, Rows rows, int tag, long long v) except -1:
+        """PTTL's or PEXPIRETIME's answer for the row being built: -1 no
+        expiry (NULL), -2 the key is gone (no row)."""
+        if v == -2:
+            rows.discard()
+        elif v < -2:
+            raise target.unexpected("got %d where an expiry was expected" % v)
+        elif tag == T_PTTL:
+            self.pttl = v
+            if v >= 0 and self.ttl_col >= 0:
+                rows.number(self.ttl_col, v)
+        elif v >= 0:
+            rows.number(self.expire_col, v)
+        return 0
+
+    cdef int no_expiretime(self, Target target, Rows rows) except -1:
+        """PEXPIRETIME is unknown (Redis < 7): TIME plus PTTL."""
+        if self.now_ms < 0:
+            raise target.unexpected("no TIME before PEXPIRETIME")
+        if self.pttl >= 0:
+            rows.number(self.expire_col, self.now_ms + self.pttl)
+        return 0
+
+
+cdef Expiry expiry_of(const Source *src, const bint *want):
+    """What of a source's expiry a scan reads, or None."""
+    cdef Expiry e
+    cdef bint ttl = src.ttl_col >= 0 and want[src.ttl_col]
+    cdef bint at = src.expire_col >= 0 and want[src.expire_col]
+    if not (ttl or at):
+        return None
+    e = Expiry()
+    e.ttl_col = src.ttl_col if ttl else -1
+    e.expire_col = src.expire_col if at else -1
+    return e
+
+
+cdef str tag_command(int tag, bytes fetch):
+    """The command a tag stands for, for messages."""
+    return {T_TYPE: "TYPE", T_KEY_TYPE: "TYPE", T_PTTL: "PTTL", T_PEXPIRETIME: "PEXPIRETIME", T_TIME: "TIME",
+            T_KEY_LENGTH: "the length of", T_KEY_MEMORY: "MEMORY USAGE"}.get(tag) or fetch.decode()
+
+
 cdef class Plan(Sink):
     cdef Target target
     cdef Counters counters          # the scan's: keys are counted here
@@ -34,6 +132,42 @@ cdef class Plan(Sink):
     cdef const RwShape *fetch_shape     # the shape of its replies
     cdef long long limit                # at most this many rows are wanted; 0: all
     cdef bint rev                       # a sorted set from its highest score down (ZRANGE ... REV)
+    cdef Expiry expiry                  # the ttl and expire_at read, or None
+    cdef int due                        # replies the row being built still waits for
+
+    cdef int row_done(self) except -1:
+        """The row's contents are in: it is whole now, or after its expiry's replies."""
+        if self.expiry is None:
+            return self.rows.commit()
+        self.due = self.expiry.replies()
+        return 0
+
+    cdef int trailer(self) except -1:
+        """One of the replies a row waits for is in: after the last, the row is whole."""
+        if self.due > 0:
+            self.due -= 1
+            if self.due == 0 and self.rows.building:
+                self.rows.commit()
+        return 0
+
+    cdef int expiry_int(self, int tag, long long v) except -1:
+        """PTTL's or PEXPIRETIME's answer (for a row, if one is being built)."""
+        if self.rows.building and self.due > 0:
+            self.expiry.answer(self.target, self.rows, tag, v)
+        return self.trailer()
+
+    cdef int expiry_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        """TIME's elements; an error answering PEXPIRETIME (before Redis 7) or PTTL."""
+        if tag == T_TIME:
+            if kind == REDIS_REPLY_ERROR:
+                raise redis_error(p, n)
+            return self.expiry.time(self.target, p, n)
+        if kind != REDIS_REPLY_ERROR or tag != T_PEXPIRETIME or not unknown_command(p, n):
+            raise redis_error(p, n) if kind == REDIS_REPLY_ERROR else \
+                self.target.unexpected("got a string where an integer was expected")
+        if self.rows.building and self.due > 0:
+            self.expiry.no_expiretime(self.target, self.rows)
+        return self.trailer()
 
     cdef int start(self) except -1:
         raise NotImplementedError
@@ -49,14 +183,20 @@ cdef class Plan(Sink):
         return n if self.limit == 0 else max(1, min(n, self.limit - done))
 
     cdef const RwShape *shape(self, int tag) noexcept:
-        if tag == T_TYPE:
+        if tag == T_TYPE or tag == T_KEY_TYPE:
             return &rw_status
         if tag == T_SCAN:
             return &rw_scan_strings
+        if tag == T_PTTL or tag == T_PEXPIRETIME or tag == T_KEY_LENGTH:
+            return &rw_integer
+        if tag == T_KEY_MEMORY:
+            return &rw_integer_or_nil
+        if tag == T_TIME:
+            return &rw_time
         return self.fetch_shape
 
     cdef str what(self, int tag):
-        return '%s "%s"' % ("TYPE" if tag == T_TYPE else self.command.decode(), shown(self.key))
+        return '%s "%s"' % (tag_command(tag, self.command), shown(self.key))
 
     cdef str where(self):
         return self.target.where()
@@ -383,6 +523,36 @@ cdef class StreamPlan(SingleKeyPlan):
         return 0
 
 
+cdef class ValuePlan(SingleKeyPlan):
+    """string: GET of the table's key (its TYPE checked in the same round
+    trip), one row unless it is nil; then its expiry, when read."""
+
+    cdef int fetch(self) except -1:
+        cdef CommandWriter w
+        if self.expiry is not None:
+            self.expiry.start(self.target)
+        w = self.target.command(T_FETCH)
+        w.arg(self.command)
+        w.arg(self.key)
+        w.end()
+        if self.expiry is not None:
+            self.expiry.queue(self.target, self.key, len(self.key))
+        return 0
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if tag == T_TIME or tag == T_PEXPIRETIME or tag == T_PTTL:
+            return self.expiry_string(tag, depth, kind, p, n)
+        return SingleKeyPlan.on_string(self, tag, depth, kind, p, n)
+
+    cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
+        self.rows.begin()
+        self.rows.text(0, p, n)
+        return self.row_done()
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        return self.expiry_int(tag, v)
+
+
 cdef bint parse_stream_id(const char *p, Py_ssize_t n, uint64_t *ms, uint64_t *seq) noexcept:
     """Parse a whole stream id, "ms-seq"; false if p is none."""
     cdef uint64_t *v = ms
@@ -411,25 +581,45 @@ cdef int check_batch(Target target, Py_ssize_t count, long long asked) except -1
 
 cdef class PatternPlan(Plan):
     """multi_*: SCAN MATCH pattern TYPE t, with each found key's fetch pipelined
-    behind it.  pattern is the table's, or a narrower one (a pushed LIKE
-    prefix) whose keys must also match the table's (filter).
+    behind it (and its expiry's PTTL..., when read).  pattern is the table's,
+    or a narrower one (a pushed LIKE prefix) whose keys must also match the
+    table's (filter).  With values, the given keys are read instead of a SCAN's
+    (a pushed key = / IN).  batched (multi_string without expiry): the keys
+    of each SCAN reply go in one MGET, a row for each value not nil.
 
     Keys that vanish or change type between SCAN and fetch are skipped."""
     cdef bytes pattern, filter
+    cdef list values                    # the keys named, or None: SCAN's
     cdef bint check_pattern             # keys are checked against pattern (a pushed prefix's)
-    cdef bytes scan_type
+    cdef bytes scan_type                # empty: keys of any type
     cdef bint ranged, pairs
+    cdef bint scalar                    # the fetch answers one string (GET)
+    cdef bint batched                   # keys are read by MGET, LOOKUP_BATCH at most per command
     cdef ByteBuf cursor
-    cdef SliceQueue keys
+    cdef SliceQueue keys                # the keys whose replies are due, in order
+    cdef CommandWriter batch            # batched: the MGET being written, or None
+    cdef Py_ssize_t batch_keys          # its keys so far
+    cdef object batch_sizes             # batched: the keys of each MGET unanswered
+    cdef int last_tag                   # the tag of each key's last reply
     cdef bint in_row
 
     def __cinit__(self):
         self.cursor = ByteBuf()
         self.keys = SliceQueue()
         self.cursor.append(b"0", 1)
+        self.batch_sizes = deque()
 
     cdef int start(self) except -1:
-        return self.scan()
+        cdef bytes v
+        self.last_tag = T_KEY_FETCH if self.expiry is None else \
+            T_PTTL if self.expiry.expire_col < 0 else T_PEXPIRETIME
+        if self.expiry is not None:
+            self.expiry.start(self.target)
+        if self.values is None:
+            return self.scan()
+        for v in self.values:
+            self.fetch(v, len(v))
+        return self.end_batch()
 
     cdef int scan(self) except -1:
         cdef CommandWriter w = self.target.command(T_SCAN)
@@ -439,8 +629,9 @@ cdef class PatternPlan(Plan):
         w.arg(self.pattern)
         w.arg(b"COUNT")
         w.arg_int(SCAN_COUNT)
-        w.arg(b"TYPE")
-        w.arg(self.scan_type)
+        if self.scan_type:
+            w.arg(b"TYPE")
+            w.arg(self.scan_type)
         return w.end()
 
     cdef bint accepts(self, const char *p, Py_ssize_t n) noexcept:
@@ -454,23 +645,56 @@ cdef class PatternPlan(Plan):
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         self.counters.s.keys += 1
         self.keys.push(p, n)
-        return self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
+        if not self.batched:
+            self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
+            if self.expiry is not None:
+                self.expiry.queue(self.target, p, n)
+            return 0
+        if self.batch is None:
+            self.batch = self.target.command(T_KEY_FETCH)
+            self.batch.arg(self.command)
+            self.batch_keys = 0
+        self.batch.arg_span(p, n)
+        self.batch_keys += 1
+        if self.batch_keys == LOOKUP_BATCH:
+            self.end_batch()
+        return 0
+
+    cdef int end_batch(self) except -1:
+        """The MGET being written is complete (no other command may go out meanwhile)."""
+        if self.batch is not None:
+            self.batch.end()
+            self.batch = None
+            self.batch_sizes.append(self.batch_keys)
+        return 0
 
     cdef str what(self, int tag):
         cdef const char *k
         cdef Py_ssize_t n
         if tag == T_SCAN:
             return 'SCAN "%s"' % shown(self.pattern)
+        if tag == T_TIME:
+            return "TIME"
         k = self.keys.front(&n)
-        return '%s "%s"' % (self.command.decode(), shown(k[:n]))
+        return '%s "%s"' % (tag_command(tag, self.command), shown(k[:n]))
 
-    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+    cdef int begin_key_row(self) except -1:
+        """A row of the key whose reply is in."""
         cdef const char *k
         cdef Py_ssize_t n
-        if tag == T_KEY_FETCH and depth == 0 and count > 0:
-            k = self.keys.front(&n)
-            self.rows.begin()
-            self.rows.key(k, n)
+        k = self.keys.front(&n)
+        self.rows.begin()
+        return self.rows.key(k, n)
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        if tag != T_KEY_FETCH or depth != 0:
+            return 0
+        if self.batched:
+            due = self.batch_sizes.popleft()
+            if count != due:
+                raise self.target.unexpected("%d values for %d keys" % (count, due))
+        elif count > 0:
+            self.begin_key_row()
             self.rows.items_open(1, RW_ITEMS_OBJECT if self.pairs else RW_ITEMS_ARRAY)
             self.in_row = True
         return 0
@@ -486,24 +710,190 @@ cdef class PatternPlan(Plan):
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
                 # while we fetch and parse their contents.
                 self.scan()
+        elif tag != T_KEY_FETCH:
+            return self.expiry_string(tag, depth, kind, p, n)
         elif kind == REDIS_REPLY_ERROR:
             # The key changed type after SCAN saw it: skip it.  Any other
-            # error (NOPERM...) would silently hide rows: raise it.
-            if not (n >= 9 and memcmp(p, b"WRONGTYPE", 9) == 0):
+            # error (NOPERM...) would silently hide rows: raise it.  (MGET
+            # answers nil for a key of another type, never WRONGTYPE.)
+            if self.batched or not (n >= 9 and memcmp(p, b"WRONGTYPE", 9) == 0):
                 raise redis_error(p, n)
+        elif self.batched:              # MGET: the value of the next key
+            self.begin_key_row()
+            self.rows.text(1, p, n)
+            self.rows.commit()
+            self.keys.pop()
+        elif self.scalar:               # GET
+            self.begin_key_row()
+            self.rows.text(1, p, n)
+            self.row_done()
         else:
             self.rows.item(p, n)
         return 0
 
+    cdef int on_nil(self, int tag, int depth) except -1:
+        if self.batched and tag == T_KEY_FETCH:
+            self.keys.pop()             # no such string key now
+        return 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        return self.expiry_int(tag, v)
+
     cdef int on_end(self, int tag, int depth) except -1:
         if tag == T_KEY_FETCH and depth == 0 and self.in_row:
             self.rows.items_close()
-            self.rows.commit()
+            self.row_done()
             self.in_row = False
+        elif tag == T_SCAN and depth == 1:
+            self.end_batch()            # this reply's keys
         return 0
 
     cdef int on_reply_end(self, int tag) except -1:
-        if tag == T_KEY_FETCH:
+        if tag == self.last_tag and not self.batched:
+            self.keys.pop()
+        return 0
+
+
+cdef const char *length_command(const char *t, Py_ssize_t n) noexcept:
+    """The command answering how long a key of Redis type t is, or NULL (a module's type)."""
+    cdef const char **names = [b"list", b"set", b"hash", b"zset", b"stream", b"string"]
+    cdef const char **commands = [b"LLEN", b"SCARD", b"HLEN", b"ZCARD", b"XLEN", b"STRLEN"]
+    cdef int i
+    for i in range(6):
+        if <size_t> n == strlen(names[i]) and memcmp(t, names[i], n) == 0:
+            return commands[i]
+    return NULL
+
+
+cdef class KeyListPlan(PatternPlan):
+    """keys: SCAN MATCH of keys of any type (or the keys named), each key's
+    TYPE, then what else of it is read, pipelined: its expiry, MEMORY USAGE,
+    and its length, whose command depends on the type: with length read, a
+    key's other commands go out when its TYPE answer is in, else right
+    behind its TYPE.  A key's replies after TYPE come together (they were
+    written together), so its row is built from them in one go.  A key gone
+    meanwhile gives no row."""
+    cdef bint by_type                   # length is read: commands after TYPE's answer
+    cdef bint memory
+    cdef int trailing                   # replies after TYPE (or after the length) per key
+    cdef SliceQueue typed, types        # by_type: keys (and types) whose commands are out
+
+    def __cinit__(self):
+        self.typed = SliceQueue()
+        self.types = SliceQueue()
+
+    cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
+        cdef CommandWriter w = self.target.command(T_KEY_TYPE)
+        self.counters.s.keys += 1
+        self.keys.push(p, n)
+        w.arg(b"TYPE")
+        w.arg_span(p, n)
+        w.end()
+        if not self.by_type:
+            self.follow(p, n, NULL)
+        return 0
+
+    cdef int follow(self, const char *p, Py_ssize_t n, const char *length) except -1:
+        """The commands after TYPE: the length (by_type), the expiry, MEMORY USAGE."""
+        cdef CommandWriter w
+        if length != NULL:
+            w = self.target.command(T_KEY_LENGTH)
+            w.arg(length)
+            w.arg_span(p, n)
+            w.end()
+        if self.expiry is not None:
+            self.expiry.queue(self.target, p, n)
+        if self.memory:
+            w = self.target.command(T_KEY_MEMORY)
+            w.arg(b"MEMORY")
+            w.arg(b"USAGE")
+            w.arg_span(p, n)
+            w.end()
+        return 0
+
+    cdef int begin_row(self, const char *k, Py_ssize_t kn, const char *t, Py_ssize_t tn, int due) except -1:
+        self.rows.begin()
+        self.rows.key(k, kn)
+        self.rows.text(TYPE_COL, t, tn)
+        self.due = due
+        if due == 0:
+            self.rows.commit()
+        return 0
+
+    cdef int typed_reply(self, const char *t, Py_ssize_t tn) except -1:
+        """TYPE's answer for the next key."""
+        cdef const char *k
+        cdef Py_ssize_t kn
+        cdef const char *length
+        k = self.keys.front(&kn)
+        if tn == 4 and memcmp(t, b"none", 4) == 0:
+            if not self.by_type:
+                self.due = self.trailing        # its replies, already asked for, make no row
+            return 0
+        if not self.by_type:
+            return self.begin_row(k, kn, t, tn, self.trailing)
+        length = length_command(t, tn)
+        self.follow(k, kn, length)
+        if self.trailing == 0 and length == NULL:
+            return self.begin_row(k, kn, t, tn, 0)
+        self.typed.push(k, kn)
+        self.types.push(t, tn)
+        return 0
+
+    cdef int next_group(self) except -1:
+        """by_type: the first reply of the next key's commands after TYPE: its row begins."""
+        cdef const char *k
+        cdef const char *t
+        cdef Py_ssize_t kn, tn
+        if not self.by_type or self.due > 0:
+            return 0
+        k = self.typed.front(&kn)
+        t = self.types.front(&tn)
+        self.begin_row(k, kn, t, tn, self.trailing + (length_command(t, tn) != NULL))
+        self.typed.pop()
+        self.types.pop()
+        return 0
+
+    cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if tag == T_KEY_TYPE:
+            if kind == REDIS_REPLY_ERROR:
+                raise redis_error(p, n)
+            return self.typed_reply(p, n)
+        if tag == T_SCAN or tag == T_TIME:
+            return PatternPlan.on_string(self, tag, depth, kind, p, n)
+        self.next_group()
+        if tag == T_KEY_LENGTH and kind == REDIS_REPLY_ERROR and n >= 9 and memcmp(p, b"WRONGTYPE", 9) == 0:
+            self.rows.discard() if self.rows.building else None     # its type changed since TYPE
+            return self.trailer()
+        if tag == T_KEY_LENGTH or tag == T_KEY_MEMORY:
+            raise redis_error(p, n) if kind == REDIS_REPLY_ERROR else \
+                self.target.unexpected("got a string where an integer was expected")
+        return self.expiry_string(tag, depth, kind, p, n)
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        self.next_group()
+        if tag != T_KEY_LENGTH and tag != T_KEY_MEMORY:
+            return self.expiry_int(tag, v)
+        if v < 0:
+            raise self.target.unexpected("a negative size (%d)" % v)
+        if self.rows.building and self.due > 0:
+            self.rows.number(LENGTH_COL if tag == T_KEY_LENGTH else MEMORY_COL, v)
+        return self.trailer()
+
+    cdef int on_nil(self, int tag, int depth) except -1:
+        self.next_group()
+        if self.rows.building and self.due > 0:
+            self.rows.discard()         # MEMORY USAGE of a key gone
+        return self.trailer()
+
+    cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        return 0
+
+    cdef int on_end(self, int tag, int depth) except -1:
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_KEY_TYPE:
             self.keys.pop()
         return 0
 

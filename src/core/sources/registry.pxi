@@ -5,13 +5,15 @@
 # way, a plan.
 
 cdef enum:
-    N_SOURCES = 9               # rows of SOURCE_TABLE: RwScanSpec.src_type is an index
+    N_SOURCES = 12              # rows of SOURCE_TABLE: RwScanSpec.src_type is an index
 
 cdef enum ReadMode:             # how a source's key or keys are read
     READ_MEMBERS                # one command for a whole key, or its SCAN-style twin
     READ_RANGE                  # LRANGE/ZRANGE: the whole range, or index batches
     READ_STREAM                 # XRANGE: - +, or id batches
     READ_PATTERN                # SCAN MATCH TYPE, each key read whole
+    READ_VALUE                  # GET: a string key's one value
+    READ_KEYS                   # SCAN MATCH of any type: each key's TYPE (and what else is read)
 
 cdef enum Order:                # what a READ_RANGE source's column 1 is, in whose order it reads
     ORDER_NONE                  # not a READ_RANGE source
@@ -24,6 +26,8 @@ cdef enum WriteMode:            # how rows become writes (core/write), for a key
     WRITE_FIELDS                # hash: unique fields, each with a value
     WRITE_SCORED                # zset: unique members, each with a score
     WRITE_ENTRIES               # stream: entries by id, append-only
+    WRITE_VALUE                 # string: one value per key (SET)
+    WRITE_NONE                  # keys: read-only
 
 cdef struct Source:
     RwSourceInfo info
@@ -32,6 +36,8 @@ cdef struct Source:
     bint ranged                 # read_all takes the range 0 -1 (LRANGE, ZRANGE)
     const char *read_scan       # its incremental twin (SSCAN, HSCAN), or NULL
     bint pairs                  # replies alternate field and value
+    bint scalar                 # read_all answers one string (or nil), not an array
+    const char *batch_read      # reads many keys at once (MGET), or NULL
     const char *lookup          # reads given members of a key (HMGET...), or NULL
     bint lookup_flags           # it answers 0/1 per member (SMISMEMBER), not a value or nil
     const char *count           # answers how many rows a whole key makes (LLEN...), or NULL
@@ -45,6 +51,8 @@ cdef struct Source:
     const char *probe           # answers for given members whether (or as what) the key
                                 # holds them: what a write's checks ask (LPOS, SMISMEMBER...)
     int probe_tag               # the Tag of probe's reply shape
+    int ttl_col, expire_col     # the opt-in expiry columns (RW_KIND_INTERVAL_MS,
+                                # RW_KIND_TIMESTAMP_MS), or -1
 
 from libc.limits cimport LLONG_MAX
 
@@ -54,10 +62,20 @@ cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
 # column 1 of a list and a sorted set is opt-in: a table may declare element alone.
 cdef tuple ELEMENT_INDEX = ((b"element", RW_KIND_TEXT), (b"index", RW_KIND_INT8))
 cdef tuple ELEMENT_SCORE = ((b"element", RW_KIND_TEXT), (b"score", RW_KIND_FLOAT8))
-cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
+# Every key's expiry, opt-in: PTTL (and PEXPIRETIME) are asked only when read.
+cdef tuple EXPIRY = ((b"ttl", RW_KIND_INTERVAL_MS), (b"expire_at", RW_KIND_TIMESTAMP_MS))
+cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)) + EXPIRY
+# Key listing: column 1 the key's type; LENGTH_COL and MEMORY_COL opt-in as the expiry is.
+cdef enum:
+    TYPE_COL = 1
+    LENGTH_COL = 4
+    MEMORY_COL = 5
+cdef tuple KEY_LISTING = ((b"key", RW_KIND_TEXT), (b"type", RW_KIND_TEXT)) + EXPIRY + \
+    ((b"length", RW_KIND_INT8), (b"memory", RW_KIND_INT8))
 
 def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read_scan=None, pairs=False,
-          lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None):
+          lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None,
+          scalar=False, batch_read=None):
     """One source type: its name and columns; the Redis type it reads; the
     command returning a whole key (ranged: it takes 0 -1) and its incremental
     twin; whether replies alternate field and value; the command looking up
@@ -65,9 +83,10 @@ def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read
     default fetch (None: the option does not apply); the command counting a
     whole key's rows; for READ_RANGE, what column 1 is (order) and the
     command counting a range of it.  write: how rows are written (a pattern
-    table's keys each as its type's: *_WRITES)."""
+    table's keys each as its type's: *_WRITES).  scalar: read_all answers
+    one string; batch_read reads many such keys in one command."""
     return (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-            reader, fetch, count, order, range_count, write)
+            reader, fetch, count, order, range_count, write, scalar, batch_read)
 
 
 # (mode, insert, remove, probe, the probe's reply Tag) for each Redis type written.
@@ -76,6 +95,8 @@ cdef tuple SET_WRITES = (WRITE_MEMBERS, b"SADD", b"SREM", b"SMISMEMBER", T_FLAGS
 cdef tuple HASH_WRITES = (WRITE_FIELDS, b"HSET", b"HDEL", b"HMGET", T_VALUES)
 cdef tuple ZSET_WRITES = (WRITE_SCORED, b"ZADD", b"ZREM", b"ZMSCORE", T_VALUES)
 cdef tuple STREAM_WRITES = (WRITE_ENTRIES, b"XADD", b"XDEL", b"XRANGE", T_ENTRIES)
+cdef tuple STRING_WRITES = (WRITE_VALUE, b"SET", b"DEL", b"GET", T_VALUE)
+cdef tuple NO_WRITES = (WRITE_NONE, b"", b"", b"", T_STATUS)
 
 
 cdef tuple SOURCE_TABLE = (
@@ -97,6 +118,14 @@ cdef tuple SOURCE_TABLE = (
           lookup=b"HGETALL"),
     entry(b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", READ_PATTERN, ZSET_WRITES, ranged=True,
           lookup=b"ZRANGE"),
+    # EXISTS counts the key (a string, TYPE says first): 0 or 1 row.
+    entry(b"string", ((b"value", RW_KIND_TEXT),) + EXPIRY, b"string", b"GET", READ_VALUE, STRING_WRITES,
+          scalar=True, count=b"EXISTS"),
+    # Without the expiry columns, each SCAN reply's keys are read by one MGET.
+    entry(b"multi_string", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)) + EXPIRY, b"string", b"GET",
+          READ_PATTERN, STRING_WRITES, lookup=b"GET", scalar=True, batch_read=b"MGET"),
+    # Keys of every type (redis_type empty: SCAN without TYPE); each named key's TYPE.
+    entry(b"keys", KEY_LISTING, b"", b"TYPE", READ_KEYS, NO_WRITES, lookup=b"TYPE"),
 )
 
 # The C structs point into SOURCE_TABLE's bytes, which live as long as the module.
@@ -109,13 +138,19 @@ cdef int load_sources() except -1:
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
         (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-         reader, fetch, count, order, range_count, write) = SOURCE_TABLE[i]
+         reader, fetch, count, order, range_count, write, scalar, batch_read) = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
+        assert len(columns) <= RW_MAX_COLUMNS
         s.info.ncolumns = len(columns)
+        s.ttl_col = s.expire_col = -1
         for c in range(len(columns)):
             s.info.columns[c].name = columns[c][0]
             s.info.columns[c].kind = columns[c][1]
+            if columns[c][1] == RW_KIND_INTERVAL_MS:
+                s.ttl_col = c
+            elif columns[c][1] == RW_KIND_TIMESTAMP_MS:
+                s.expire_col = c
         s.info.has_fetch = fetch is not None
         s.redis_type = redis_type
         s.read_all = read_all
@@ -124,6 +159,10 @@ cdef int load_sources() except -1:
         if read_scan is not None:
             s.read_scan = read_scan
         s.pairs = pairs
+        s.scalar = scalar
+        s.batch_read = NULL
+        if batch_read is not None:
+            s.batch_read = batch_read
         s.lookup = NULL
         if lookup is not None:
             s.lookup = lookup

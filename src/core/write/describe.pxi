@@ -11,13 +11,24 @@ cdef str describe_writes(const RwScanSpec *spec, const RwModifySpec *m):
     insert, remove, probe = src.insert.decode(), src.remove.decode(), src.probe.decode()
     per_key = src.reader == READ_PATTERN
     mode = src.write_mode
+    expiry = "PEXPIRE/PEXPIREAT/PERSIST"
+    sets_expiry = src.ttl_col >= 0 and m.set_mask >> src.ttl_col & 3
     if per_key:
         target = "keys matching %s" % key
         probe = "EXISTS" if m.op == RW_WRITE_INSERT else src.read_all.decode()
+        if mode == WRITE_VALUE:
+            replace = "SET KEEPTTL" if not m.set_mask & 1 else "RENAME + SET KEEPTTL"
+        else:
+            replace = "DEL + %s" % insert
         commands = {RW_WRITE_INSERT: insert,
-                    RW_WRITE_UPDATE: "DEL + %s" % insert if m.set_mask & 2 else "RENAME",
+                    RW_WRITE_UPDATE: replace if m.set_mask & 2 else "RENAME" if m.set_mask & 1 else expiry,
                     RW_WRITE_DELETE: "DEL",
                     RW_WRITE_TRUNCATE: "SCAN MATCH TYPE %s + DEL" % src.redis_type.decode()}[m.op]
+    elif mode == WRITE_VALUE:
+        target = key
+        probe = "EXISTS" if m.op == RW_WRITE_INSERT else "GET"
+        commands = {RW_WRITE_INSERT: insert, RW_WRITE_UPDATE: "SET KEEPTTL" if m.set_mask & 1 else expiry,
+                    RW_WRITE_DELETE: "DEL", RW_WRITE_TRUNCATE: "DEL"}[m.op]
     else:
         target = key
         if m.op == RW_WRITE_INSERT:
@@ -36,6 +47,8 @@ cdef str describe_writes(const RwScanSpec *spec, const RwModifySpec *m):
             probe = "LINDEX or LPOS"
         elif mode == WRITE_ENTRIES:
             probe = "XINFO STREAM" if m.op == RW_WRITE_INSERT else "XRANGE"
+    if m.op == RW_WRITE_UPDATE and sets_expiry and commands != expiry:
+        commands += " + " + expiry
     text = "%s %s" % (commands, target)
     if m.op != RW_WRITE_TRUNCATE and not (m.op == RW_WRITE_INSERT and mode == WRITE_ELEMENTS and not per_key):
         text += ", checked with %s" % probe

@@ -4,6 +4,11 @@
 # says.  A row's side effects happen after its only possible wait (a read
 # it needs now), so a call interrupted there resumes at that row.
 
+import time
+
+# Redis refuses expiries near LLONG_MAX ms, but only inside MULTI: refused here first.
+cdef long long MAX_EXPIRY_MS = (<long long> 1) << 62
+
 cdef enum ModifyState:
     M_OPEN
     M_CLOSING                   # its writes handed on; the statement's flush may be under way
@@ -15,6 +20,7 @@ cdef class Modify:
     cdef const Source *src
     cdef WriteMode mode
     cdef int op, set_mask, level
+    cdef long long default_ttl_ms   # INSERT: the expiry of keys created without one
     cdef bint skip, returning, transactional, per_key, touched
     cdef bytes key                  # the table's key, or its pattern
     cdef bytes type_name, insert_cmd, remove_cmd
@@ -44,6 +50,7 @@ cdef class Modify:
         self.per_key = self.src.reader == READ_PATTERN
         self.key = spec.key
         self.type_name, self.insert_cmd, self.remove_cmd = self.src.redis_type, self.src.insert, self.src.remove
+        self.default_ttl_ms = max(spec.default_ttl_ms, 0)
         refuse_unsupported(self.src, m)
         self.ep = Endpoint()
         self.ep.from_spec(spec)
@@ -194,6 +201,8 @@ cdef class Modify:
         """A pattern table's key k created with items (a multi_zset's scored by position)."""
         cdef Py_ssize_t i
         cdef bytes a, b
+        if self.mode == WRITE_VALUE:
+            return self.w.single([self.insert_cmd, k, items[0]])
         if self.mode == WRITE_FIELDS or self.mode == WRITE_SCORED:
             for i in range(0, len(items) if self.mode == WRITE_SCORED else len(items) // 2):
                 if self.mode == WRITE_SCORED:
@@ -217,7 +226,42 @@ cdef class Modify:
     cdef int out_row(self, const RwValue *v0, const RwValue *v1) except -1:
         if self.returning:
             out_value(self.out, 0, v0, False)
-            out_value(self.out, 1, v1, self.src.info.columns[1].kind == RW_KIND_ITEMS)
+            if self.src.info.ncolumns > 1 and 1 != self.src.ttl_col:
+                out_value(self.out, 1, v1, self.src.info.columns[1].kind == RW_KIND_ITEMS)
+        return 0
+
+    # -- a key's expiry ------------------------------------------------------
+    cdef int expire(self, bytes k, RwWriteRow *r, bint creating) except -1:
+        """Key k's expiry as the row says: ttl by PEXPIRE, expire_at by
+        PEXPIREAT, NULL by PERSIST (an UPDATE assigning it); a key an INSERT
+        creates without either gets default_ttl.  RETURNING shows what was set."""
+        cdef int tc = self.src.ttl_col, ec = self.src.expire_col
+        cdef bint set_ttl, set_at
+        cdef RwValue v
+        cdef bytes default
+        if tc < 0:
+            return 0
+        if creating:
+            set_ttl, set_at = r.after[tc].p != NULL, r.after[ec].p != NULL
+        else:
+            set_ttl, set_at = (self.set_mask >> tc) & 1, (self.set_mask >> ec) & 1
+        if set_ttl and set_at:
+            raise CoreError(RW_ERR_BAD_VALUE, 'Redis key "%s" is given both a ttl and an expire_at' % shown(k),
+                            hint="Give a key's ttl or its expire_at, not both.")
+        if set_ttl or set_at:
+            v = r.after[tc if set_ttl else ec]
+            if v.p == NULL:
+                self.w.single([b"PERSIST", k])
+            else:
+                self.w.single([b"PEXPIRE" if set_ttl else b"PEXPIREAT", k,
+                               expiry_ms(v.p[:v.len], k, set_ttl)])
+            if self.returning:
+                out_value(self.out, tc if set_ttl else ec, &v, False)
+        elif creating and self.default_ttl_ms > 0:
+            default = b"%d" % self.default_ttl_ms
+            self.w.single([b"PEXPIRE", k, default])
+            if self.returning:
+                self.out.store_text(tc, default, len(default))
         return 0
 
     # -- rows -------------------------------------------------------------
@@ -230,6 +274,8 @@ cdef class Modify:
                 return self.insert_element(r)
             if self.mode == WRITE_ENTRIES:
                 return self.insert_entry(r)
+            if self.mode == WRITE_VALUE:
+                return self.insert_key(r)
             return self.insert_member(r)
         if self.op == RW_WRITE_TRUNCATE:
             raise CoreError(RW_ERR_INTERNAL, "rows for a TRUNCATE")
@@ -241,6 +287,8 @@ cdef class Modify:
         if self.per_key:
             return self.update_key(r) if self.op == RW_WRITE_UPDATE else self.delete_key(r)
         self.touch()
+        if self.mode == WRITE_VALUE:
+            return self.change_value(r)
         if self.op == RW_WRITE_UPDATE:
             return self.update(r)
         return self.delete(r)
@@ -249,6 +297,8 @@ cdef class Modify:
         """Record the row an UPDATE or DELETE changes (Writes.changed)."""
         if self.per_key:
             self.w.changed.add((identity[0],))
+        elif self.mode == WRITE_VALUE:
+            self.w.changed.add((self.key,))
         elif self.mode == WRITE_ELEMENTS and identity[1] is not None:
             self.w.changed.add((self.key, None, identity[1]))
             self.w.positional.add(self.key)
@@ -329,14 +379,20 @@ cdef class Modify:
         return 1
 
     cdef int insert_key(self, RwWriteRow *r) except -1:
-        """multi_*: a new key holding the items."""
-        cdef bytes k = self.required(&r.after[0], 0, self.key)
+        """multi_*: a new key holding the items; string (the table's key) and
+        multi_string: a new key holding the value (SET, as SET NX would)."""
+        cdef int vc = 0 if self.mode == WRITE_VALUE and not self.per_key else 1
+        cdef bytes k = self.required(&r.after[0], 0, self.key) if self.per_key else self.key
         cdef list items
-        if r.after[1].p == NULL:
-            raise not_null(self.column(1), k)
-        self.in_pattern(k)
-        items = items_of(&r.after[1], self.items_kind(), k,
-                         self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
+        if r.after[vc].p == NULL:
+            raise not_null(self.column(vc), k)
+        if self.per_key:
+            self.in_pattern(k)
+        if self.mode == WRITE_VALUE:
+            items = [value_of(&r.after[vc])]
+        else:
+            items = items_of(&r.after[1], self.items_kind(), k,
+                             self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
         if self.taken(k):
             if self.skip:
                 return 0
@@ -344,13 +400,20 @@ cdef class Modify:
         if self.skip and self.key_exists(k):
             return 0
         self.added.add(k)
-        self.w.watch(k)
+        if self.per_key:
+            self.w.watch(k)
+        else:
+            self.touch()
         self.w.check(value_check(T_INT, [b"EXISTS", k], None, "the key's existence",
                                  RW_ERR_CONFLICT if self.skip else RW_ERR_UNIQUE))
         self.put_items(k, items)
         if self.returning:
-            self.out.store_text(RW_KEY_CELL, k, len(k))
-            self.out_row(&r.after[0], &r.after[1])
+            if self.per_key:
+                self.out.store_text(RW_KEY_CELL, k, len(k))
+            out_value(self.out, vc, &r.after[vc], self.src.info.columns[vc].kind == RW_KIND_ITEMS)
+            if self.per_key:
+                out_value(self.out, 0, &r.after[0], False)
+        self.expire(k, r, True)
         return 1
 
     cdef int update(self, RwWriteRow *r) except -1:
@@ -397,6 +460,23 @@ cdef class Modify:
             self.out_row(&v0, &v1)
         return 1
 
+    cdef int change_value(self, RwWriteRow *r) except -1:
+        """string: UPDATE sets the value (SET ... KEEPTTL) or the expiry;
+        DELETE removes the key.  The value read must still be there."""
+        cdef bytes old = value_of(&r.before[0])
+        if old is not None:
+            self.w.check(value_check(T_VALUE, [b"GET", self.key], old, "the value"))
+        if self.op == RW_WRITE_DELETE:
+            self.w.single([b"DEL", self.key])
+            self.out_row(&r.before[0], NULL)
+            return 1
+        if self.set_mask & 1:
+            self.w.single([b"SET", self.key, self.required(&r.after[0], 0, self.key), b"KEEPTTL"])
+        if self.returning:
+            out_value(self.out, 0, &r.after[0] if self.set_mask & 1 else &r.before[0], False)
+        self.expire(self.key, r, False)
+        return 1
+
     cdef object wish(self, bytes second):
         """What a probe of a member read with column 1 second must answer."""
         if second is None or self.mode == WRITE_MEMBERS:
@@ -436,6 +516,8 @@ cdef class Modify:
         self.w.touch(k, self.type_name, False)
         if items.p == NULL:
             return 0                # items not declared: only the type is checked
+        if self.mode == WRITE_VALUE:
+            return self.w.check(value_check(T_VALUE, [b"GET", k], value_of(items), "the value"))
         c.key, c.mode = k, self.mode
         c.items = items_of(items, 0, k, False, True)
         c.args = [self.src.read_all, k] + ([b"0", b"-1"] if self.src.ranged else [])
@@ -453,8 +535,8 @@ cdef class Modify:
         if self.set_mask & 2:
             if r.after[1].p == NULL:
                 raise not_null(self.column(1), new)
-            items = items_of(&r.after[1], self.items_kind(), new,
-                             self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
+            items = [value_of(&r.after[1])] if self.mode == WRITE_VALUE else \
+                items_of(&r.after[1], self.items_kind(), new, self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
         self.check_contents(k, &r.before[1])
         if new != k:
             if self.unique(new):
@@ -462,15 +544,18 @@ cdef class Modify:
             self.w.changed.add((new,))
             self.w.watch(new)
             self.w.check(value_check(T_INT, [b"EXISTS", new], None, "", RW_ERR_UNIQUE))
-        if items is not None:
+        if items is not None and self.mode != WRITE_VALUE:
             self.w.single([b"DEL", k])
             self.put_items(new, items)
         elif new != k:
-            self.w.single([b"RENAME", k, new])
+            self.w.single([b"RENAME", k, new])      # the value and the expiry move with it
+        if items is not None and self.mode == WRITE_VALUE:
+            self.w.single([b"SET", new, items[0], b"KEEPTTL"])
         if self.returning:
             self.out.store_text(RW_KEY_CELL, new, len(new))
             v0 = value_at(new)
             self.out_row(&v0, &r.after[1] if items is not None else &r.before[1])
+        self.expire(new, r, False)
         return 1
 
     cdef int delete_key(self, RwWriteRow *r) except -1:
@@ -503,8 +588,34 @@ cdef object no_column(bytes key, str column, str type_name, str what):
                      hint="Declare the column %s %s in the foreign table." % (column, type_name))
 
 
+cdef bytes expiry_ms(bytes text, bytes k, bint ttl):
+    """A ttl (> 0) or expire_at (in the future), whole milliseconds as the C
+    side writes them; anything else would make Redis delete the key, or fail
+    inside MULTI."""
+    cdef str column = "ttl" if ttl else "expire_at"
+    cdef long long v
+    if not (text.isdigit() or (text[:1] == b"-" and text[1:].isdigit())) or len(text) > 19:
+        raise CoreError(RW_ERR_BAD_VALUE, 'invalid %s "%s" for Redis key "%s"' % (column, shown(text), shown(k)),
+                        detail="Expected whole milliseconds.")
+    v = int(text)
+    if ttl and v <= 0:
+        raise CoreError(RW_ERR_BAD_VALUE, 'the ttl of Redis key "%s" must be positive' % shown(k),
+                        detail="A ttl of %d ms would delete the key." % v,
+                        hint="Delete the row to remove the key; set ttl to NULL to keep it forever.")
+    if not ttl and v <= <long long> (time.time() * 1000):
+        raise CoreError(RW_ERR_BAD_VALUE, 'the expire_at of Redis key "%s" is in the past' % shown(k),
+                        detail="An expiry in the past would delete the key.",
+                        hint="Delete the row to remove the key; set expire_at to NULL to keep it forever.")
+    if v > MAX_EXPIRY_MS:
+        raise CoreError(RW_ERR_BAD_VALUE, 'the %s of Redis key "%s" is too far in the future' % (column, shown(k)))
+    return text
+
+
 cdef int refuse_unsupported(const Source *src, const RwModifySpec *m) except -1:
     """Writes a source cannot do at all, refused before any row."""
+    if src.write_mode == WRITE_NONE:
+        raise CoreError(RW_ERR_UNSUPPORTED, "a Redis %s table is read-only" % src.info.name.decode(),
+                        hint="Write through a foreign table of the key's own src_type.")
     if m.op == RW_WRITE_UPDATE and src.write_mode == WRITE_ENTRIES:
         raise CoreError(RW_ERR_UNSUPPORTED, "cannot update a Redis stream: streams are append-only",
                         hint="Delete the entry and insert a new one.")
