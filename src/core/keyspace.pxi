@@ -139,7 +139,7 @@ cdef class Sampler:
             g = &self.cgroups[i]
             g.src_key, g.src_key_len = src_key, len(src_key)
             g.name, g.name_len = name, len(name)
-            g.is_pattern = nkeys > 1
+            g.is_pattern = nkeys > 1       # a key alone in its group stands alone
             g.redis_type = redis_type
             g.src_type, g.nkeys = src_type, nkeys
         return 0
