@@ -24,8 +24,8 @@ PG_FUNCTION_INFO_V1(redis_wrapper_check_table);
 extern Datum redis_fdw_handler(PG_FUNCTION_ARGS);
 
 /* The PostgreSQL type of each kind of column the core yields. */
-static Oid
-kind_type(int kind)
+Oid
+rw_kind_type(int kind)
 {
 	switch (kind)
 	{
@@ -67,7 +67,7 @@ shape_text(const RwSourceInfo *source)
 	initStringInfo(&buf);
 	for (int c = 0; c < source->ncolumns; c++)
 		appendStringInfo(&buf, "%s%s %s", buf.len ? ", " : "", source->columns[c].name,
-						 format_type_be(kind_type(source->columns[c].kind)));
+						 format_type_be(rw_kind_type(source->columns[c].kind)));
 	return buf.data;
 }
 
@@ -100,12 +100,12 @@ rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap
 							name, relname, source->name),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
 							 source->name, shape_text(source))));
-		if (att->atttypid != kind_type(source->columns[col].kind))
+		if (att->atttypid != rw_kind_type(source->columns[col].kind))
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, but a Redis %s source yields %s",
 							name, relname, format_type_be(att->atttypid),
-							source->name, format_type_be(kind_type(source->columns[col].kind))),
+							source->name, format_type_be(rw_kind_type(source->columns[col].kind))),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
 							 source->name, shape_text(source))));
 		if (attmap)

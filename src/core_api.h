@@ -323,6 +323,51 @@ extern int	rw_modify_close(void *modify, RwError *err);
 /* Let go of a modify, closed or not; an unclosed one's statement writes are dropped. */
 extern void rw_modify_release(void *modify);
 
+/*
+ * IMPORT FOREIGN SCHEMA: a sample of the keys matching a pattern (SCAN MATCH,
+ * then TYPE of each), grouped by shape.  Keys of one Redis type whose names,
+ * split on ':', have the same number of parts and the same first part form a
+ * group; each part where they differ becomes '*' in its pattern (the other
+ * parts glob-escaped).  A key alone in its group, and every stream, stands
+ * alone: src_key is the key itself, not a pattern.
+ */
+typedef struct RwKeyGroup
+{
+	const char *src_key;		/* the pattern, or the key standing alone; NUL-terminated */
+	int64_t		src_key_len;	/* a key may hold NUL bytes: check with this length */
+	const char *name;			/* what a table name is made of: the parts that are
+								 * not '*', unescaped, joined by ':' (NUL-terminated,
+								 * may hold NULs too) */
+	int64_t		name_len;
+	int			is_pattern;		/* src_key is a pattern (keys > 1), not a key */
+	const char *redis_type;		/* what TYPE answered ("hash", "string"...) */
+	int			src_type;		/* the index of rw_source() that reads the group
+								 * (multi_<type> for a pattern, <type> for a key),
+								 * or -1: no source type reads this Redis type */
+	int64_t		nkeys;			/* keys of the sample in the group */
+} RwKeyGroup;
+
+typedef struct RwKeyspace
+{
+	int64_t		nkeys;			/* keys sampled */
+	int64_t		ngroups;
+	const RwKeyGroup *groups;	/* in order of src_key's bytes, then redis_type's */
+} RwKeyspace;
+
+/*
+ * A sampler of at most sample keys matching pattern, connecting as spec says
+ * (its src_type, key, columns and clauses are not used).  No I/O here.
+ */
+extern int	rw_sample_open(const RwScanSpec *spec, const char *pattern, int64_t sample,
+						   void **sampler, RwError *err);
+/*
+ * Sample and group: out's strings and groups stay valid until
+ * rw_sample_close.  RW_INTERRUPTED: call again.
+ */
+extern int	rw_sample_run(void *sampler, RwKeyspace *out, RwError *err);
+/* Let go of a sampler, run or not (a connection mid-reply is closed, not pooled). */
+extern void rw_sample_close(void *sampler);
+
 /* The transaction: apply the transactional writes (one MULTI/EXEC per connection); resumable. */
 extern int	rw_xact_precommit(RwError *err);
 extern int	rw_xact_pending(void);	/* transactional writes are waiting */

@@ -150,3 +150,16 @@ cdef extern from "core_api.h":
         RwValue before[RW_MAX_COLUMNS]
         RwValue after[RW_MAX_COLUMNS]
         int written
+    ctypedef struct RwKeyGroup:
+        const char *src_key
+        int64_t src_key_len
+        const char *name
+        int64_t name_len
+        int is_pattern
+        const char *redis_type
+        int src_type
+        int64_t nkeys
+    ctypedef struct RwKeyspace:
+        int64_t nkeys
+        int64_t ngroups
+        const RwKeyGroup *groups

@@ -1,8 +1,8 @@
 /*
  * redis_wrapper: the module's entry points, the FDW handler and its callback
  * table.  Planning is in planner.c, execution in scan.c, writes in modify.c
- * and xact.c; everything Redis happens in the Cython core (scan_core.pyx),
- * reached through core_api.h.
+ * and xact.c, IMPORT FOREIGN SCHEMA in import.c; everything Redis happens in
+ * the Cython core (scan_core.pyx), reached through core_api.h.
  */
 #include "redis_wrapper.h"
 
@@ -48,6 +48,7 @@ redis_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = redisEndForeignScan;
 	routine->ExplainForeignScan = redisExplainForeignScan;
 	routine->AnalyzeForeignTable = redisAnalyzeForeignTable;
+	routine->ImportForeignSchema = redisImportForeignSchema;
 
 	routine->AddForeignUpdateTargets = redisAddForeignUpdateTargets;
 	routine->PlanForeignModify = redisPlanForeignModify;

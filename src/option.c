@@ -125,23 +125,29 @@ parse_size(DefElem *def)
 	return bytes;
 }
 
-/* Rows handed to the core per call of a batched INSERT. */
-static int
-parse_batch_size(DefElem *def)
+/* A whole number of what (rows, keys) from min to max: parse_int would round "1.5". */
+int
+rw_option_whole(DefElem *def, int min, int max, const char *what)
 {
 	const char *value = defGetString(def);
 	char	   *end;
 	long		n;
 
-	/* a whole number: parse_int would round "1.5" */
 	errno = 0;
 	n = strtol(value, &end, 10);
-	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < 1 || n > MAX_BATCH_SIZE)
+	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
-				 errhint("Use a whole number of rows from 1 to %d.", MAX_BATCH_SIZE)));
+				 errhint("Use a whole number of %s from %d to %d.", what, min, max)));
 	return (int) n;
+}
+
+/* Rows handed to the core per call of a batched INSERT. */
+static int
+parse_batch_size(DefElem *def)
+{
+	return rw_option_whole(def, 1, MAX_BATCH_SIZE, "rows");
 }
 
 /* Whether a source type's rows are keys with an expiry (a ttl column). */
@@ -390,21 +396,13 @@ server_or_table_option(DefElem *def, RwTableOptions *opts)
 }
 
 /*
- * The effective options of a foreign table.  With a valid userid (the role
- * the scan is checked as), also what connecting as that role needs: its user
- * mapping, conn_url_id read from Vault with its rights, and the checks of who
- * may connect how.  The planner, which must not depend on secrets, passes
- * InvalidOid.
+ * Defaults, then a server's options.  Sets *url_id to conn_url_id's value and
+ * *path_option to an option naming a file, or NULL.
  */
-void
-rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
+static void
+server_options(ForeignServer *server, RwTableOptions *opts, char **url_id, const char **path_option)
 {
-	ForeignTable *table = GetForeignTable(relid);
-	ForeignServer *server = GetForeignServer(table->serverid);
 	ListCell   *cell;
-	char	   *url_id = NULL;
-	const char *path_option = NULL;
-	bool		password_required = true;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->spec.src_type = -1;
@@ -414,10 +412,10 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 	opts->spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE;
 	opts->spec.fetch = RW_FETCH_DEFAULT;
 	opts->batch_size = DEFAULT_BATCH_SIZE;
-	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
-	opts->userid = userid;
+	*url_id = NULL;
+	*path_option = NULL;
 
 	foreach(cell, server->options)
 	{
@@ -426,7 +424,7 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		if (strcmp(def->defname, "conn_url") == 0)
 			opts->spec.url = defGetString(def);
 		else if (strcmp(def->defname, "conn_url_id") == 0)
-			url_id = defGetString(def);
+			*url_id = defGetString(def);
 		else if (strcmp(def->defname, "connect_timeout") == 0)
 			opts->spec.connect_timeout_ms = parse_timeout(def);
 		else if (strcmp(def->defname, "command_timeout") == 0)
@@ -442,31 +440,23 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		else if (strcmp(def->defname, "max_value_size") == 0)
 			opts->spec.max_value_size = parse_size(def);
 		if (is_path_option(def->defname))
-			path_option = def->defname;
+			*path_option = def->defname;
 		server_or_table_option(def, opts);
 	}
-	foreach(cell, table->options)
-	{
-		DefElem    *def = (DefElem *) lfirst(cell);
+}
 
-		if (strcmp(def->defname, "src_type") == 0)
-			opts->spec.src_type = src_type_from_name(defGetString(def));
-		else if (strcmp(def->defname, "src_key") == 0)
-			opts->spec.key = defGetString(def);
-		else if (strcmp(def->defname, "fetch") == 0)
-			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
-		else if (strcmp(def->defname, "default_ttl") == 0)
-			opts->spec.default_ttl_ms = parse_default_ttl(def);
-		server_or_table_option(def, opts);
-	}
+/*
+ * What connecting to server as userid needs: its user mapping, conn_url_id
+ * read from Vault with its rights, and the checks of who may connect how.
+ */
+static void
+connection_options(ForeignServer *server, Oid userid, const char *url_id, const char *path_option,
+				   RwTableOptions *opts)
+{
+	ListCell   *cell;
+	bool		password_required = true;
 
-	/* The validator guarantees these; catalogs edited by hand might not. */
-	if (opts->spec.src_type < 0 || opts->spec.key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
-	if (!OidIsValid(userid))
-		return;
+	opts->userid = userid;
 
 	/*
 	 * Files are named by superusers only (the validator); a server whose owner
@@ -499,6 +489,65 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has neither conn_url nor conn_url_id", opts->servername)));
+}
+
+/*
+ * The effective options of a foreign table.  With a valid userid (the role
+ * the scan is checked as), also what connecting as that role needs
+ * (connection_options).  The planner, which must not depend on secrets,
+ * passes InvalidOid.
+ */
+void
+rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ListCell   *cell;
+	char	   *url_id;
+	const char *path_option;
+
+	server_options(server, opts, &url_id, &path_option);
+	opts->relname = get_rel_name(relid);
+	opts->userid = userid;
+	foreach(cell, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "src_type") == 0)
+			opts->spec.src_type = src_type_from_name(defGetString(def));
+		else if (strcmp(def->defname, "src_key") == 0)
+			opts->spec.key = defGetString(def);
+		else if (strcmp(def->defname, "fetch") == 0)
+			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
+		else if (strcmp(def->defname, "default_ttl") == 0)
+			opts->spec.default_ttl_ms = parse_default_ttl(def);
+		server_or_table_option(def, opts);
+	}
+
+	/* The validator guarantees these; catalogs edited by hand might not. */
+	if (opts->spec.src_type < 0 || opts->spec.key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" lacks a valid src_type or src_key", opts->relname)));
+	if (OidIsValid(userid))
+		connection_options(server, userid, url_id, path_option, opts);
+}
+
+/*
+ * A server's options for userid about to connect, with no table (IMPORT
+ * FOREIGN SCHEMA: relname is NULL), the key of its connection, the core started.
+ */
+void
+rw_connect_server_options(Oid serverid, Oid userid, RwTableOptions *opts)
+{
+	ForeignServer *server = GetForeignServer(serverid);
+	char	   *url_id;
+	const char *path_option;
+
+	server_options(server, opts, &url_id, &path_option);
+	connection_options(server, userid, url_id, path_option, opts);
+	opts->spec.conn_key = rw_connection_key(opts);
+	rw_python_start();
 }
 
 /*

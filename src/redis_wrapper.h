@@ -20,7 +20,7 @@
 typedef struct RwTableOptions
 {
 	RwScanSpec	spec;			/* url resolved from conn_url_id when set */
-	char	   *relname;
+	char	   *relname;		/* NULL for a server's alone (IMPORT FOREIGN SCHEMA) */
 	char	   *servername;
 	Oid			serverid;
 	Oid			userid;			/* the role connecting, or InvalidOid: planning only */
@@ -34,6 +34,8 @@ typedef struct RwTableOptions
 /* option.c */
 extern void rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts);
 extern void rw_connect_options(Oid relid, Oid userid, RwTableOptions *opts);
+extern void rw_connect_server_options(Oid serverid, Oid userid, RwTableOptions *opts);
+extern int	rw_option_whole(DefElem *def, int min, int max, const char *what);
 
 /* cells.c */
 extern Datum rw_cell_datum(char *base, const RwCell *cell, int kind);
@@ -45,6 +47,7 @@ extern void rw_datum_value(Datum datum, int kind, const char *column, const char
 
 /* columns.c: the source types (the core's) and the columns each yields */
 extern const RwSourceInfo *rw_source_info(int i);
+extern Oid	rw_kind_type(int kind);
 extern int	rw_column_kind(int src_type, int column);
 extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);
@@ -210,6 +213,9 @@ extern TupleTableSlot **redisExecForeignBatchInsert(EState *estate, ResultRelInf
 extern int	redisGetForeignModifyBatchSize(ResultRelInfo *rinfo);
 extern void redisExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs);
 #endif
+
+/* import.c */
+extern List *redisImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
 
 /* xact.c */
 extern void rw_register_xact_callbacks(void);

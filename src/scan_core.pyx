@@ -16,11 +16,12 @@ pool; rows; sources/ (the registry of source types, ranges of a list's
 index or a sorted set's score, their plans and lookups); the planner; the scan;
 write/ (rows to write as values, checks, pending commands, request rounds,
 stream ids, the flush, statement and transaction state, modifies and their
-descriptions); the module's Python API."""
+descriptions); the keyspace's sample for IMPORT FOREIGN SCHEMA; the module's
+Python API."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.stdint cimport uint64_t, int32_t
+from libc.stdint cimport uint64_t, int32_t, int64_t
 
 from core_api cimport *
 
@@ -52,6 +53,7 @@ include "core/write/flush.pxi"
 include "core/write/txn.pxi"
 include "core/write/modify.pxi"
 include "core/write/describe.pxi"
+include "core/keyspace.pxi"
 include "core/python_api.pxi"
 
 
@@ -206,3 +208,31 @@ cdef public void rw_xact_subabort(int level) noexcept with gil:
 
 cdef public void rw_xact_subcommit(int level) noexcept with gil:
     subcommit_pending(level)
+
+
+# -- IMPORT FOREIGN SCHEMA --------------------------------------------------
+
+cdef public int rw_sample_open(const RwScanSpec *spec, const char *pattern, int64_t sample, void **handle,
+                               RwError *err) noexcept with gil:
+    cdef Sampler s
+    try:
+        s = Sampler()
+        s.open(spec, pattern, sample)
+        Py_INCREF(s)
+        handle[0] = <void *> s
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_sample_run(void *handle, RwKeyspace *out, RwError *err) noexcept with gil:
+    try:
+        (<Sampler> handle).run(out)
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public void rw_sample_close(void *handle) noexcept with gil:
+    (<Sampler> handle).close()
+    Py_DECREF(<object> handle)

@@ -381,3 +381,38 @@ def set_max_pending(long long n):
     old = g_max_pending
     g_max_pending = n
     return old
+
+
+# -- IMPORT FOREIGN SCHEMA -----------------------------------------------------
+
+def sample_keyspace(str url, bytes pattern, long long sample=10000, *, str user=None, str password=None,
+                    bint password_required=False, int command_timeout_ms=0):
+    """rw_sample_run's answer, resumed as the C side does: (keys sampled,
+    groups), each group (src_key, name, Redis type, source type name or
+    None, keys in it, whether src_key is a pattern)."""
+    cdef SpecHolder h = SpecHolder()
+    cdef RwKeyspace ks
+    cdef RwError err
+    cdef void *handle = NULL
+    cdef const RwKeyGroup *g
+    h.fill(url, 'list', b'', None, (), (True, True), None, command_timeout_ms)
+    h.keep += [user.encode() if user is not None else None, password.encode() if password is not None else None]
+    if user is not None:
+        h.spec.user = h.keep[-2]
+    if password is not None:
+        h.spec.password = h.keep[-1]
+    h.spec.password_required = password_required
+    if rw_sample_open(&h.spec, pattern, sample, &handle, &err) != RW_OK:
+        raise_error(&err)
+    try:
+        while again(rw_sample_run(handle, &ks, &err), &err):
+            pass
+        groups = []
+        for i in range(ks.ngroups):
+            g = &ks.groups[i]
+            groups.append((g.src_key[:g.src_key_len], g.name[:g.name_len], g.redis_type.decode(),
+                           SOURCES[g.src_type].info.name.decode() if g.src_type >= 0 else None,
+                           g.nkeys, bool(g.is_pattern)))
+        return ks.nkeys, groups
+    finally:
+        rw_sample_close(handle)
