@@ -86,6 +86,8 @@ typedef struct RwColumnInfo
 {
 	const char *name;
 	int			kind;			/* RwColumnKind */
+	int			opt_in;			/* not in the spec's shape of the source: declared
+								 * only by tables that want it (a list's index, ttl) */
 } RwColumnInfo;
 
 typedef struct RwSourceInfo

@@ -62,6 +62,7 @@ cdef extern from "core_api.h":
     ctypedef struct RwColumnInfo:
         const char *name
         int kind
+        int opt_in
     ctypedef struct RwSourceInfo:
         const char *name
         int ncolumns

@@ -220,9 +220,11 @@ create_table(const RwKeyGroup *g, const char *name, const char *servername)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (", quote_identifier(name));
-	for (int c = 0; c < source->ncolumns; c++)
-		appendStringInfo(&buf, "%s%s %s", c ? ", " : "", quote_identifier(source->columns[c].name),
-						 format_type_be(rw_kind_type(source->columns[c].kind)));
+	/* the spec's shape: opt-in columns (index, score, ttl...) are the user's to add */
+	for (int c = 0, n = 0; c < source->ncolumns; c++)
+		if (!source->columns[c].opt_in)
+			appendStringInfo(&buf, "%s%s %s", n++ ? ", " : "", quote_identifier(source->columns[c].name),
+							 format_type_be(rw_kind_type(source->columns[c].kind)));
 	appendStringInfo(&buf, ") SERVER %s OPTIONS (src_type %s, src_key %s)",
 					 quote_identifier(servername), quote_literal_cstr(source->name),
 					 quote_literal_cstr(g->src_key));

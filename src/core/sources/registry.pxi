@@ -60,10 +60,10 @@ cdef long long INDEX_MAX = LLONG_MAX    # past a list's last index: ranges up to
 
 cdef tuple ELEMENT = ((b"element", RW_KIND_TEXT),)
 # column 1 of a list and a sorted set is opt-in: a table may declare element alone.
-cdef tuple ELEMENT_INDEX = ((b"element", RW_KIND_TEXT), (b"index", RW_KIND_INT8))
-cdef tuple ELEMENT_SCORE = ((b"element", RW_KIND_TEXT), (b"score", RW_KIND_FLOAT8))
+cdef tuple ELEMENT_INDEX = ((b"element", RW_KIND_TEXT), (b"index", RW_KIND_INT8, True))
+cdef tuple ELEMENT_SCORE = ((b"element", RW_KIND_TEXT), (b"score", RW_KIND_FLOAT8, True))
 # Every key's expiry, opt-in: PTTL (and PEXPIRETIME) are asked only when read.
-cdef tuple EXPIRY = ((b"ttl", RW_KIND_INTERVAL_MS), (b"expire_at", RW_KIND_TIMESTAMP_MS))
+cdef tuple EXPIRY = ((b"ttl", RW_KIND_INTERVAL_MS, True), (b"expire_at", RW_KIND_TIMESTAMP_MS, True))
 cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)) + EXPIRY
 # Key listing: column 1 the key's type; LENGTH_COL and MEMORY_COL opt-in as the expiry is.
 cdef enum:
@@ -71,7 +71,7 @@ cdef enum:
     LENGTH_COL = 4
     MEMORY_COL = 5
 cdef tuple KEY_LISTING = ((b"key", RW_KIND_TEXT), (b"type", RW_KIND_TEXT)) + EXPIRY + \
-    ((b"length", RW_KIND_INT8), (b"memory", RW_KIND_INT8))
+    ((b"length", RW_KIND_INT8, True), (b"memory", RW_KIND_INT8, True))
 
 def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read_scan=None, pairs=False,
           lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None,
@@ -147,6 +147,7 @@ cdef int load_sources() except -1:
         for c in range(len(columns)):
             s.info.columns[c].name = columns[c][0]
             s.info.columns[c].kind = columns[c][1]
+            s.info.columns[c].opt_in = len(columns[c]) > 2 and columns[c][2]
             if columns[c][1] == RW_KIND_INTERVAL_MS:
                 s.ttl_col = c
             elif columns[c][1] == RW_KIND_TIMESTAMP_MS:
