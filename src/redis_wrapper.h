@@ -72,6 +72,9 @@ typedef struct RwColumnType
 	FmgrInfo	in;				/* RW_FORM_IO */
 	FmgrInfo	out;
 	Oid			ioparam;
+	bool		identity;		/* read for an UPDATE or DELETE, which names rows by
+								 * their values' output: RW_FORM_IO strings must
+								 * be that output */
 	void	   *domain_extra;	/* RW_FORM_BYTES of a domain: domain_check's cache */
 	MemoryContext mcxt;			/* where that cache lives */
 } RwColumnType;

@@ -218,6 +218,11 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	else
 		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
 					list_nth(plan->fdw_private, RwScanPrivateAttnos));
+	/* The rows of an UPDATE's or DELETE's table: their values name them to Redis. */
+	if (plan->scan.scanrelid > 0 &&
+		list_member_int(node->ss.ps.state->es_plannedstmt->resultRelations, plan->scan.scanrelid))
+		for (int c = 0; c < RW_MAX_COLUMNS; c++)
+			st->types[c].identity = true;
 	st->opts.spec.limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);

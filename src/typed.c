@@ -96,6 +96,27 @@ converting_context(void *arg)
 }
 
 /*
+ * A row an UPDATE or DELETE may change is named to Redis by its values as
+ * PostgreSQL writes them: a string spelt otherwise ('01' for 1, 'true' for a
+ * boolean's 't') would not be found, and that is refused here, not found
+ * "changed" (40001) when the statement ends, which no retry could pass.
+ */
+static void
+check_identity(RwColumnType *t, const char *p, int64 len, Datum datum)
+{
+	char	   *written = OutputFunctionCall(&t->out, datum);
+
+	if (strlen(written) != len || memcmp(written, p, len) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Redis string \"%s\" is not how type %s writes its value (\"%s\")",
+						rw_shown(p, len, RW_SHOWN_KEY_MAX), t->typname,
+						rw_shown(written, strlen(written), RW_SHOWN_KEY_MAX)),
+				 errdetail("An UPDATE or DELETE names the rows it changes by their values as PostgreSQL writes them."),
+				 errhint("Change such rows through a table whose column \"%s\" is text.", t->name)));
+}
+
+/*
  * The Datum of the cell of logical column col (len >= 0) in row, a row of
  * cells (core_api.h), in the current memory context or pointing into base.
  */
@@ -133,6 +154,8 @@ rw_column_datum(RwColumnType *types, char *base, const RwCell *row, int col)
 		/* an input function reads a C string: it must be all of the value, and text */
 		pg_verify_mbstr(GetDatabaseEncoding(), p, (int) len, false);
 		datum = InputFunctionCall(&t->in, p, t->ioparam, t->typmod);
+		if (t->identity)
+			check_identity(t, p, len, datum);
 	}
 	error_context_stack = context.previous;
 	return datum;

@@ -305,3 +305,25 @@ def test_altering_to_an_unsupported_type_is_refused(db):
     db.execute('alter foreign table %s alter column items type text[]' % t)
     with pytest.raises(psycopg.errors.FdwInvalidDataType):
         db.execute('alter foreign table %s alter column items type varchar[]' % t)
+
+
+@pytest.mark.parametrize('src_type,columns,fill,statement', [
+    ('set', 'element integer', lambda r: r.sadd('tc:nc', '01', '5'), 'delete from {} where element = 1'),
+    ('list', 'element integer, index bigint', lambda r: r.rpush('tc:nc', '01'),
+     'update {} set element = 2'),
+    ('hash', 'key text, value boolean', lambda r: r.hset('tc:nc', 'f', 'true'),
+     'update {} set value = false'),
+    ('zset', 'element numeric', lambda r: r.zadd('tc:nc', {'1.0e1': 1}), 'delete from {}'),
+])
+def test_a_row_to_change_must_read_back_as_its_redis_string(db, r, src_type, columns, fill,
+                                                           statement):
+    """UPDATE and DELETE name a row by its values as PostgreSQL writes them:
+    one read from another spelling ('01' for 1) is an error saying so, not a
+    serialization failure that no retry can pass."""
+    fill(r)
+    t = table(db, 'tc_nc', src_type, 'tc:nc', columns)
+    assert len(rows(db, 'select * from %s' % t)) >= 1
+    with pytest.raises(psycopg.errors.FeatureNotSupported) as e:
+        db.execute(statement.format(t))
+    assert 'Redis key "tc:nc"' in e.value.diag.context
+    assert 'text' in e.value.diag.message_hint
