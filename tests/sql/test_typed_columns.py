@@ -237,6 +237,9 @@ def test_a_null_array_element_is_an_error_naming_the_key(db, r):
     with pytest.raises(psycopg.errors.NotNullViolation) as e:
         db.execute("update %s set items = array[null]::text[]" % t)
     assert 'Redis key "tc:wn:2"' in str(e.value)
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as e:
+        db.execute("insert into %s values ('tc:wn:3', array[['a'], ['b']])" % t)
+    assert 'Redis key "tc:wn:3"' in str(e.value) and 'one-dimensional' in str(e.value)
     assert r.keys('tc:wn:*') == [b'tc:wn:2']
 
 
