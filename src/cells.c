@@ -4,15 +4,19 @@
  * its varlena header), a jsonb one is built from the items list directly, and
  * a bigint or double precision one is parsed from its decimal text.  Redis
  * holds bytes, PostgreSQL text: every string is checked against the database
- * encoding first (which also rejects NUL bytes).
+ * encoding first (which also rejects NUL bytes), but for bytea columns
+ * (typed.c, which converts the columns of other types).
  */
 #include "redis_wrapper.h"
 
 #include <ctype.h>
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -69,14 +73,22 @@ check_size(int64 len)
 						(long long) len, (int) (MaxAllocSize - VARHDRSZ))));
 }
 
-static Datum
-text_datum(char *p, int64 len)
+/* A text cell's bytes as they are, as a varlena (text, bytea) in place. */
+Datum
+rw_bytes_datum(char *p, int64 len)
 {
 	StaticAssertStmt(RW_TEXT_HEADER == VARHDRSZ, "text cells reserve a varlena header");
 	check_size(len);
-	pg_verify_mbstr(GetDatabaseEncoding(), p, (int) len, false);
 	SET_VARSIZE(p - VARHDRSZ, len + VARHDRSZ);
 	return PointerGetDatum(p - VARHDRSZ);
+}
+
+static Datum
+text_datum(char *p, int64 len)
+{
+	check_size(len);
+	pg_verify_mbstr(GetDatabaseEncoding(), p, (int) len, false);
+	return rw_bytes_datum(p, len);
 }
 
 /* jsonb's key order: shorter first, then bytewise; equal keys by input order. */
@@ -177,6 +189,33 @@ items_datum(const char *p)
 		result.val.array.rawScalar = false;
 	}
 	return JsonbPGetDatum(JsonbValueToJsonb(&result));
+}
+
+/*
+ * An items cell that is a list of strings as an array of elemtype, text
+ * (checked as text is) or bytea.
+ */
+Datum
+rw_items_array_datum(const char *p, Oid elemtype)
+{
+	const int32 *head = (const int32 *) p;
+	int32		count = head[1];
+	Datum	   *elems = palloc(sizeof(Datum) * Max(count, 1));
+
+	if (head[0] != RW_ITEMS_ARRAY)
+		elog(ERROR, "redis_wrapper: items of fields and values read as an array");
+	p += 2 * sizeof(int32);
+	for (int32 i = 0; i < count; i++)
+	{
+		int32		len = *(const int32 *) p;
+		const char *s = p + sizeof(int32);
+
+		if (elemtype == TEXTOID)
+			pg_verify_mbstr(GetDatabaseEncoding(), s, len, false);
+		elems[i] = PointerGetDatum(cstring_to_text_with_len(s, len));
+		p += (sizeof(int32) + len + 3) & ~3;
+	}
+	return PointerGetDatum(construct_array(elems, count, elemtype, -1, false, TYPALIGN_INT));
 }
 
 /*

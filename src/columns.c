@@ -3,7 +3,8 @@
  * by DDL that gives a foreign table columns (through the extension's event
  * trigger, which also covers ALTER TABLE on partitioned and inheritance
  * parents), when planning, and when a scan starts.  A table may declare any subset of its
- * source type's columns, in any order, each with exactly the expected type.
+ * source type's columns, in any order, each with the expected type or one
+ * that typed.c converts to and from it.
  */
 #include "redis_wrapper.h"
 
@@ -100,17 +101,62 @@ rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type, int *attmap
 							name, relname, source->name),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
 							 source->name, shape_text(source))));
-		if (att->atttypid != rw_kind_type(source->columns[col].kind))
+		if (att->atttypid != rw_kind_type(source->columns[col].kind) &&
+			rw_typed_form(source->columns[col].kind, source->object_items, att->atttypid) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 					 errmsg("column \"%s\" of foreign table \"%s\" has type %s, but a Redis %s source yields %s",
 							name, relname, format_type_be(att->atttypid),
 							source->name, format_type_be(rw_kind_type(source->columns[col].kind))),
+					 errdetail("%s", rw_typed_detail(source->columns[col].kind, source->object_items)),
 					 errhint("A foreign table with src_type '%s' has the columns (%s), or some of them.",
 							 source->name, shape_text(source))));
 		if (attmap)
 			attmap[i] = col;
 	}
+}
+
+/*
+ * The type of each logical column (types[RW_MAX_COLUMNS]) of a table whose
+ * attributes attmap maps (rw_map_columns checked them); an undeclared column
+ * is of its kind's own type.
+ */
+void
+rw_column_types(TupleDesc tupdesc, int src_type, const int *attmap, RwColumnType *types)
+{
+	const RwSourceInfo *source = rw_source_info(src_type);
+
+	memset(types, 0, sizeof(RwColumnType) * RW_MAX_COLUMNS);
+	for (int c = 0; c < source->ncolumns; c++)
+	{
+		types[c].kind = source->columns[c].kind;
+		types[c].name = source->columns[c].name;
+	}
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		int			c = attmap[i];
+
+		if (c >= 0 && att->atttypid != rw_kind_type(types[c].kind))
+			rw_typed_init(&types[c], att,
+						  rw_typed_form(types[c].kind, source->object_items, att->atttypid));
+	}
+}
+
+/*
+ * Is a clause's equality, on a column of kind declared as vartype and
+ * compared as optype, the equality of the Redis strings?  For the kind's own
+ * type, and for varchar (compared as text) and bytea; not for other types,
+ * whose equality is the value's ('01' = '1' as integers).
+ */
+bool
+rw_string_equality(int kind, Oid vartype, Oid optype)
+{
+	if (kind == RW_KIND_TEXT && vartype == VARCHAROID)
+		return optype == TEXTOID;
+	if (kind == RW_KIND_TEXT && vartype == BYTEAOID)
+		return optype == BYTEAOID;
+	return vartype == optype && vartype == rw_kind_type(kind);
 }
 
 /*

@@ -102,6 +102,8 @@ typedef struct RwSourceInfo
 								 * order (RwScanSpec.reverse) */
 	int			sized;			/* one cheap command counts a whole table's rows
 								 * (a count_only scan without clauses) */
+	int			object_items;	/* its items column is an object of pairs
+								 * (RW_ITEMS_OBJECT), not an array of strings */
 } RwSourceInfo;
 
 /* RwScanSpec.fetch: how a single key is read. */

@@ -71,6 +71,7 @@ cdef extern from "core_api.h":
         int ordered_by
         int reversible
         int sized
+        int object_items
 
     ctypedef enum RwOperator:
         RW_OP_EQ

@@ -42,7 +42,7 @@ struct RwModifyState
 	RwModifySpec m;
 	Relation	rel;
 	int			attr[RW_MAX_COLUMNS];	/* each logical column's attribute index, or -1 */
-	int			kind[RW_MAX_COLUMNS];	/* each logical column's RwColumnKind */
+	RwColumnType types[RW_MAX_COLUMNS];	/* each logical column's type */
 	AttrNumber	junk[RW_MAX_COLUMNS];	/* its row identity column in the plan's rows */
 	int			unassigned;		/* UPDATE under a BEFORE trigger: columns the
 								 * trigger must leave alone */
@@ -83,11 +83,9 @@ create_modify(Relation rel, Oid userid, const RwModifySpec *m)
 	st->m.level = GetCurrentTransactionNestLevel();
 	st->rel = rel;
 	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, attmap);
+	rw_column_types(tupdesc, st->opts.spec.src_type, attmap, st->types);
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-	{
 		st->attr[c] = -1;
-		st->kind[c] = rw_column_kind(st->opts.spec.src_type, c);
-	}
 	for (int i = 0; i < tupdesc->natts; i++)
 		if (attmap[i] >= 0)
 			st->attr[attmap[i]] = i;
@@ -145,17 +143,23 @@ start_rows(RwModifyState *st, int n)
 	return MemoryContextSwitchTo(st->row_cxt);
 }
 
-/* Logical column c of slot's row (SQL NULL: p NULL). */
+/* The row's column 0 so far: a pattern table's Redis key, for messages. */
+static const RwValue *
+row_key(const RwWriteRow *row)
+{
+	return row->after[0].p ? &row->after[0] : &row->before[0];
+}
+
+/* Logical column c of slot's row (SQL NULL: p NULL), of the row row. */
 static void
-slot_value(RwModifyState *st, TupleTableSlot *slot, int c, RwValue *value)
+slot_value(RwModifyState *st, TupleTableSlot *slot, int c, const RwWriteRow *row,
+		   RwValue *value)
 {
 	bool		isnull;
 	Datum		datum = slot_getattr(slot, st->attr[c] + 1, &isnull);
 
 	if (!isnull)
-		rw_datum_value(datum, st->kind[c],
-					   NameStr(TupleDescAttr(RelationGetDescr(st->rel), st->attr[c])->attname),
-					   st->opts.relname, value);
+		rw_column_value(&st->types[c], datum, st->opts.relname, row_key(row), value);
 }
 
 /* The row as the scan read it, from the plan's row identity columns. */
@@ -171,9 +175,8 @@ identity_values(RwModifyState *st, TupleTableSlot *planSlot, RwWriteRow *row)
 			continue;
 		datum = ExecGetJunkAttribute(planSlot, st->junk[c], &isnull);
 		if (!isnull)
-			rw_datum_value(datum, st->kind[c],
-						   NameStr(TupleDescAttr(RelationGetDescr(st->rel), st->attr[c])->attname),
-						   st->opts.relname, &row->before[c]);
+			rw_column_value(&st->types[c], datum, st->opts.relname, row_key(row),
+							&row->before[c]);
 	}
 }
 
@@ -194,7 +197,7 @@ store_row(RwModifyState *st, RwBatch *out, int i, TupleTableSlot *slot)
 		if (a < 0 || cells[c].len < 0)
 			continue;
 		slot->tts_isnull[a] = false;
-		slot->tts_values[a] = rw_cell_datum(out->base, &cells[c], st->kind[c]);
+		slot->tts_values[a] = rw_column_datum(st->types, out->base, cells, c);
 	}
 	ExecStoreVirtualTuple(slot);
 }
@@ -425,7 +428,7 @@ insert_values(RwModifyState *st, TupleTableSlot *slot, RwWriteRow *row)
 {
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
 		if (st->attr[c] >= 0)
-			slot_value(st, slot, c, &row->after[c]);
+			slot_value(st, slot, c, row, &row->after[c]);
 }
 
 /*
@@ -450,7 +453,7 @@ hold_row(RwModifyState *st, TupleTableSlot *slot)
 	insert_values(st, slot, row);
 	/* Text values point into the slot, which the next row reuses. */
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		if (row->after[c].p != NULL && st->kind[c] == RW_KIND_TEXT)
+		if (row->after[c].p != NULL && st->types[c].kind == RW_KIND_TEXT)
 		{
 			char	   *copy = palloc(Max(row->after[c].len, 1));
 
@@ -546,11 +549,11 @@ redisExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slo
 		RwValue		now = {NULL, 0};
 
 		if (st->m.set_mask & (1 << c))
-			slot_value(st, slot, c, &row->after[c]);
+			slot_value(st, slot, c, row, &row->after[c]);
 		else if (st->unassigned & (1 << c))
 		{
 			/* only what the UPDATE assigns is written: nothing else may change */
-			slot_value(st, slot, c, &now);
+			slot_value(st, slot, c, row, &now);
 			if ((now.p == NULL) != (row->before[c].p == NULL) || now.len != row->before[c].len ||
 				(now.p && memcmp(now.p, row->before[c].p, now.len) != 0))
 				ereport(ERROR,

@@ -156,6 +156,7 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	/* Wrong columns are reported now, before any Redis traffic. */
 	rw_get_table_options(foreigntableid, InvalidOid, &info->opts);
 	rel = table_open(foreigntableid, NoLock);
+	info->cols.src_type = info->opts.spec.src_type;
 	info->cols.natts = RelationGetDescr(rel)->natts;
 	info->cols.attmap = palloc(sizeof(int) * Max(info->cols.natts, 1));
 	rw_map_columns(RelationGetDescr(rel), info->opts.relname, info->opts.spec.src_type,

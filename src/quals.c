@@ -4,14 +4,16 @@
  * column's value must be in, a bound it must keep, or a prefix it must start
  * with, with no collation subtleties:
  *
- *   col = v, v = col, col IN (...), col = ANY(array)   texteq, deterministic collation
+ *   col = v, v = col, col IN (...), col = ANY(array)   texteq, deterministic collation;
+ *                                                       byteaeq, constants without NUL bytes
  *   col LIKE 'prefix%'                                  textlike, deterministic collation
  *   col < v, <=, >, >= (and commuted)                   text_lt..., the C collation (byte order)
  *   =, IN, <, <=, >, >= on a bigint column              int8eq..., int84 and int82 ones
  *   the same on a double precision column               float8eq..., float84 ones
  *
- * where col is a column of the foreign table and v is computable once per
- * scan: no Var of the foreign table, nothing volatile, no subplan (a Const, a
+ * where col is a column of the foreign table, of its kind's own type (a text
+ * column may also be varchar or bytea: their equality is the Redis strings';
+ * an integer's is not, '01' = '1'), and v is computable once per scan: no Var of the foreign table, nothing volatile, no subplan (a Const, a
  * Param, or, for a join clause, the outer relation's columns).  BETWEEN is
  * two such clauses.  Values are text: a number as int8out or float8out
  * (shortest exact) would write it.  Which of them Redis serves is the core's
@@ -52,11 +54,13 @@ is_byte_order(Oid collid)
 
 /*
  * The comparison functions offered, each row by RwOperator (=, <, <=, >, >=):
- * text's first, then those whose one side is bigint or double precision and
- * the other a value of its family that PostgreSQL compares exactly as such.
+ * text's first, then bytea's equality, then those whose one side is bigint or
+ * double precision and the other a value of its family that PostgreSQL
+ * compares exactly as such.
  */
 static const Oid comparisons[][RW_OP_GE + 1] = {
 	{F_TEXTEQ, F_TEXT_LT, F_TEXT_LE, F_TEXT_GT, F_TEXT_GE},
+	{F_BYTEAEQ, InvalidOid, InvalidOid, InvalidOid, InvalidOid},
 	{F_INT8EQ, F_INT8LT, F_INT8LE, F_INT8GT, F_INT8GE},
 	{F_INT84EQ, F_INT84LT, F_INT84LE, F_INT84GT, F_INT84GE},
 	{F_INT48EQ, F_INT48LT, F_INT48LE, F_INT48GT, F_INT48GE},
@@ -77,10 +81,10 @@ operator_of(Oid opno, Oid collid)
 		return is_deterministic(collid) ? RW_OP_PREFIX : -1;
 	for (int row = 0; row < lengthof(comparisons); row++)
 		for (int op = RW_OP_EQ; op <= RW_OP_GE; op++)
-			if (comparisons[row][op] == func)
+			if (comparisons[row][op] == func && OidIsValid(func))
 			{
 				if (row > 0)
-					return op;	/* numbers: no collation */
+					return op;	/* bytes and numbers: no collation */
 				if (op == RW_OP_EQ)
 					return is_deterministic(collid) ? op : -1;
 				return is_byte_order(collid) ? op : -1;
@@ -107,11 +111,16 @@ commuted(int op)
 	}
 }
 
-/* The logical column that e, a column of type of the foreign table, is; or -1. */
+/*
+ * The logical column that e, a column of the foreign table compared as type,
+ * is; or -1, also when that comparison is not one of its Redis strings (a
+ * typed column's, but varchar's and bytea's).
+ */
 static int
 column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e, Oid type)
 {
 	Var		   *var;
+	int			col;
 
 	/* A COLLATE clause or a cast to a binary-compatible type. */
 	while (e && IsA(e, RelabelType))
@@ -119,10 +128,13 @@ column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e, Oid type)
 	if (!e || !IsA(e, Var))
 		return -1;
 	var = (Var *) e;
-	if (var->varno != baserel->relid || var->varlevelsup != 0 || var->vartype != type ||
+	if (var->varno != baserel->relid || var->varlevelsup != 0 ||
 		var->varattno <= 0 || var->varattno > cols->natts)
 		return -1;
-	return cols->attmap[var->varattno - 1];
+	col = cols->attmap[var->varattno - 1];
+	if (col < 0 || !rw_string_equality(rw_column_kind(cols->src_type, col), var->vartype, type))
+		return -1;
+	return col;
 }
 
 /* Can the executor compute e once per scan, before reading any row? */
@@ -318,6 +330,34 @@ rw_value_array(List *values, int *nvalues)
 }
 
 /*
+ * Does a bytea Const (or an array of them) hold a NUL byte?  Values travel as
+ * C strings, which cannot: such a clause stays PostgreSQL's, and so does a
+ * bytea parameter, whose value is known too late to decide.
+ */
+static bool
+holds_nul(Const *value, bool is_array)
+{
+	Datum	   *elems = &value->constvalue;
+	bool	   *nulls = &value->constisnull;
+	int			n = 1;
+
+	if (is_array && !value->constisnull)
+		deconstruct_array(DatumGetArrayTypeP(value->constvalue), BYTEAOID, -1, false,
+						  TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		bytea	   *b;
+
+		if (nulls[i])
+			continue;
+		b = DatumGetByteaPP(elems[i]);
+		if (memchr(VARDATA_ANY(b), '\0', VARSIZE_ANY_EXHDR(b)) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Fill *out with rinfo's clause as a qual on the foreign table, when it is one
  * of the shapes above; return whether it is.
  */
@@ -376,6 +416,8 @@ rw_clause(PlannerInfo *root, RelOptInfo *baserel, const RwRelColumns *cols,
 		value = linitial(args);
 	}
 	if (out->column < 0 || !is_scan_constant(root, baserel, value))
+		return false;
+	if (out->type == BYTEAOID && (!IsA(value, Const) || holds_nul((Const *) value, is_array)))
 		return false;
 
 	if (op == RW_OP_PREFIX)

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "fmgr.h"
 #include "foreign/fdwapi.h"
 #include "core_api.h"
 #include "datatype/timestamp.h"
@@ -52,6 +53,54 @@ extern int	rw_column_kind(int src_type, int column);
 extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);
 
+/*
+ * typed.c: a column of a type other than its kind's own (text, jsonb...), and
+ * how its values cross between Redis strings and that type.
+ */
+typedef enum RwColumnForm
+{
+	RW_FORM_NATIVE = 0,			/* the kind's own type: cells.c and values.c */
+	RW_FORM_BYTES,				/* bytea, or a domain over it: the raw bytes */
+	RW_FORM_IO,					/* any other type: its input and output functions */
+	RW_FORM_TEXT_ARRAY,			/* items as text[] */
+	RW_FORM_BYTEA_ARRAY			/* items as bytea[] */
+} RwColumnForm;
+
+typedef struct RwColumnType
+{
+	int			kind;			/* RwColumnKind */
+	int			form;			/* RwColumnForm */
+	const char *name;			/* the logical column's name (the attribute's) */
+	Oid			type;
+	int32		typmod;
+	char	   *typname;		/* for messages */
+	FmgrInfo	in;				/* RW_FORM_IO */
+	FmgrInfo	out;
+	Oid			ioparam;
+	bool		identity;		/* read for an UPDATE or DELETE, which names rows by
+								 * their values' output: RW_FORM_IO strings must
+								 * be that output */
+	void	   *domain_extra;	/* RW_FORM_BYTES of a domain: domain_check's cache */
+	MemoryContext mcxt;			/* where that cache lives */
+} RwColumnType;
+
+extern int	rw_typed_form(int kind, bool object_items, Oid type);
+extern const char *rw_typed_detail(int kind, bool object_items);
+extern void rw_typed_init(RwColumnType *t, Form_pg_attribute att, int form);
+extern Datum rw_column_datum(RwColumnType *types, char *base, const RwCell *row, int col);
+extern void rw_column_value(const RwColumnType *t, Datum datum, const char *relname,
+							const RwValue *key, RwValue *value);
+
+/* columns.c: the types of a table's logical columns; whether a clause's equality is Redis's */
+extern void rw_column_types(TupleDesc tupdesc, int src_type, const int *attmap,
+							RwColumnType *types);
+extern bool rw_string_equality(int kind, Oid vartype, Oid optype);
+
+/* cells.c and values.c: the items of a text[] or bytea[] column */
+extern Datum rw_bytes_datum(char *p, int64 len);
+extern Datum rw_items_array_datum(const char *p, Oid elemtype);
+extern void rw_array_items_value(Datum datum, const RwValue *key, RwValue *value);
+
 /* vault.c */
 extern char *rw_vault_secret(const char *id, Oid userid);
 
@@ -72,6 +121,7 @@ extern char *rw_shown(const char *p, int64 len, int max);
 /* quals.c: restriction clauses as RwQuals */
 typedef struct RwRelColumns
 {
+	int			src_type;
 	int			natts;
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
 } RwRelColumns;

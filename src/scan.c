@@ -29,13 +29,13 @@ struct RwScanState
 	List	   *params;			/* ExprStates of their values the executor computes */
 	int			natts;			/* attributes of the tuples made */
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
-	int			kind[RW_MAX_COLUMNS];	/* each logical column's RwColumnKind */
+	RwColumnType types[RW_MAX_COLUMNS];	/* each logical column's type */
 	RwBatch		batch;
 	int64		next_row;		/* next row of batch to return */
 	bool		fetched;		/* batch holds the core's latest answer */
 	bool		counted;		/* a count_only scan returned its one row */
 	const RwCell *row;			/* row being converted, for error context */
-	MemoryContext row_cxt;		/* the current row's jsonb Datums */
+	MemoryContext row_cxt;		/* the current row's jsonb and typed Datums */
 	MemoryContextCallback release;
 	bool		opened;			/* a core scan was opened, for EXPLAIN ANALYZE */
 	RwScanStats closed;			/* what the core scans released so far cost */
@@ -78,8 +78,6 @@ create_scan(Oid relid, Oid userid)
 	RwScanState *st = palloc0(sizeof(RwScanState));
 
 	rw_connect_options(relid, userid, &st->opts);
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		st->kind[c] = rw_column_kind(st->opts.spec.src_type, c);
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
 	st->release.func = release_scan;
@@ -96,7 +94,8 @@ count_columns(RwScanState *st)
 	st->natts = 1;
 	st->attmap = palloc(sizeof(int));
 	st->attmap[0] = 0;
-	st->kind[0] = RW_KIND_INT8;
+	st->types[0].kind = RW_KIND_INT8;
+	st->types[0].form = RW_FORM_NATIVE;
 }
 
 /* Tuples of tupdesc, the core asked for the columns of attnos (0: all of them). */
@@ -108,6 +107,7 @@ map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
 	st->natts = tupdesc->natts;
 	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
 	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
+	rw_column_types(tupdesc, st->opts.spec.src_type, st->attmap, st->types);
 	foreach(lc, attnos)
 	{
 		int			attno = lfirst_int(lc);
@@ -116,6 +116,9 @@ map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
 			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
 				st->opts.spec.want[st->attmap[i]] = 1;
 	}
+	/* a conversion error of a typed column 1 names the row's column 0 (a hash value's field) */
+	if (st->opts.spec.want[1] && st->types[1].form != RW_FORM_NATIVE)
+		st->opts.spec.want[0] = 1;
 }
 
 /*
@@ -215,6 +218,11 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	else
 		map_columns(st, RelationGetDescr(node->ss.ss_currentRelation),
 					list_nth(plan->fdw_private, RwScanPrivateAttnos));
+	/* The rows of an UPDATE's or DELETE's table: their values name them to Redis. */
+	if (plan->scan.scanrelid > 0 &&
+		list_member_int(node->ss.ps.state->es_plannedstmt->resultRelations, plan->scan.scanrelid))
+		for (int c = 0; c < RW_MAX_COLUMNS; c++)
+			st->types[c].identity = true;
 	st->opts.spec.limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
@@ -263,7 +271,7 @@ count_missing(RwScanState *st)
 /*
  * The next row's attributes into values and isnull (st->natts of each); false
  * after the last row.  Text Datums point into the core's batch, valid until
- * the next call; jsonb ones are allocated in the row's own context.
+ * the next call; others are allocated in the row's own context.
  */
 bool
 rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
@@ -271,7 +279,7 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 	ErrorContextCallback context;
 	MemoryContext old;
 
-	/* Only jsonb Datums are allocated: text ones are the batch's own cells. */
+	/* Only jsonb and typed Datums are allocated: text ones are the batch's own cells. */
 	MemoryContextReset(st->row_cxt);
 	while (!st->fetched || st->next_row >= st->batch.nrows)
 	{
@@ -304,7 +312,7 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 
 		isnull[i] = col < 0 || st->row[col].len < 0;
 		if (!isnull[i])
-			values[i] = rw_cell_datum(st->batch.base, &st->row[col], st->kind[col]);
+			values[i] = rw_column_datum(st->types, st->batch.base, st->row, col);
 	}
 	MemoryContextSwitchTo(old);
 	error_context_stack = context.previous;

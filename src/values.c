@@ -3,8 +3,9 @@
  * is, a bigint as decimal text, a double precision as Redis reads a score
  * (NaN refused here, naming the column), and jsonb in the items layout: an
  * array or object of strings, or RW_ITEMS_OTHER for any other JSON, which
- * the core refuses naming the Redis key the row is for.  The other way, the
- * core's cells as Datums, is cells.c's.
+ * the core refuses naming the Redis key the row is for; text[] and bytea[]
+ * in that layout too (typed.c's other types).  The other way, the core's
+ * cells as Datums, is cells.c's.
  */
 #include "redis_wrapper.h"
 
@@ -13,6 +14,7 @@
 #include "common/int.h"
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -63,6 +65,44 @@ items_value(Jsonb *jb, RwValue *value)
 			}
 			append_items_string(&buf, v.val.string.val, v.val.string.len);
 		}
+	value->p = buf.data;
+	value->len = buf.len;
+}
+
+/*
+ * A text[] or bytea[] (one-dimensional) as an items array, for the Redis key
+ * key (NULL if unknown): a NULL element is an error, as Redis holds none.
+ */
+void
+rw_array_items_value(Datum datum, const RwValue *key, RwValue *value)
+{
+	ArrayType  *array = DatumGetArrayTypeP(datum);
+	const char *shown = key && key->p ? rw_shown(key->p, key->len, RW_SHOWN_KEY_MAX) : "";
+	StringInfoData buf;
+	Datum	   *elems;
+	bool	   *nulls;
+	int32		head[2];
+	int			n;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("items for Redis key \"%s\" must be a one-dimensional array", shown)));
+	deconstruct_array(array, ARR_ELEMTYPE(array), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	head[0] = RW_ITEMS_ARRAY;
+	head[1] = n;
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (const char *) head, sizeof(head));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("items for Redis key \"%s\" cannot hold a NULL", shown),
+					 errdetail("Redis stores no NULLs.")));
+		append_items_string(&buf, VARDATA_ANY(DatumGetPointer(elems[i])),
+							 VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])));
+	}
 	value->p = buf.data;
 	value->len = buf.len;
 }

@@ -179,6 +179,8 @@ cdef int load_sources() except -1:
         s.info.reversible = order == ORDER_SCORE
         # LLEN and friends: a pattern's count is a SCAN of the keyspace instead.
         s.info.sized = count is not None
+        # replies of field/value pairs: items (multi_hash, stream) are objects
+        s.info.object_items = pairs
         s.range_count = NULL
         if range_count is not None:
             s.range_count = range_count
