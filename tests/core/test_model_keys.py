@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import GUARD_MS, KIND, core, failure, scan
+from .conftest import GUARD_MS, KIND, core, failure, fails, scan, write
 from .scripted_redis import error, resp, status
 
 ODD = b'\xff\x00 *?[]\\\r\n\xc3\xa9'
@@ -234,33 +234,6 @@ def test_hostile_key_listing_replies(fake):
 
 # -- writes -----------------------------------------------------------------------
 
-@pytest.fixture
-def url(redis_server, r):
-    core.xact_abort()
-    yield redis_server.url
-    core.xact_abort()
-
-
-def write(url, source, key, op, rows=(), **kw):
-    kw.setdefault('command_timeout_ms', GUARD_MS)
-    return core.modify(url, source, key, op, rows, **kw)
-
-
-def fails(kind, *words):
-    class Check:
-        def __enter__(self):
-            self.raises = pytest.raises(core.CoreError)
-            self.info = self.raises.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            handled = self.raises.__exit__(*exc)
-            err = self.info.value
-            assert err.kind == KIND[kind], (kind, err.kind, err.message)
-            for w in words:
-                assert w in err.message, (w, err.message)
-            return handled
-    return Check()
 
 
 def ms(text):

@@ -6,39 +6,10 @@ after interrupts, and, against scripted servers, what EXEC's hostile answers
 and lost connections mean."""
 import pytest
 
-from .conftest import GUARD_MS, KIND, core
+from .conftest import GUARD_MS, KIND, core, fails, write
 from .scripted_redis import CLOSE, Raw, error, resp, status
 
 
-@pytest.fixture
-def url(redis_server, r):
-    """The URL of an emptied Redis, with nothing pending in the core."""
-    core.xact_abort()
-    yield redis_server.url
-    core.xact_abort()
-
-
-def write(url, source, key, op, rows=(), **kw):
-    kw.setdefault('command_timeout_ms', GUARD_MS)
-    return core.modify(url, source, key, op, rows, **kw)
-
-
-def fails(kind, *words):
-    """A context: the CoreError raised inside must be of kind and say words."""
-    class Check:
-        def __enter__(self):
-            self.raises = pytest.raises(core.CoreError)
-            self.info = self.raises.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            handled = self.raises.__exit__(*exc)
-            err = self.info.value
-            assert err.kind == KIND[kind], (kind, err.kind, err.message)
-            for w in words:
-                assert w in err.message, (w, err.message)
-            return handled
-    return Check()
 
 
 # -- INSERT ------------------------------------------------------------------
