@@ -55,6 +55,27 @@ rw_raise(const RwError *err, const char *relname, const char *servername)
 		case RW_ERR_TOO_LARGE:
 			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 			break;
+		case RW_ERR_UNIQUE:
+			code = ERRCODE_UNIQUE_VIOLATION;
+			break;
+		case RW_ERR_NOT_NULL:
+			code = ERRCODE_NOT_NULL_VIOLATION;
+			break;
+		case RW_ERR_BAD_VALUE:
+			code = ERRCODE_INVALID_PARAMETER_VALUE;
+			break;
+		case RW_ERR_OUTSIDE_PATTERN:
+			code = ERRCODE_CHECK_VIOLATION;
+			break;
+		case RW_ERR_UNSUPPORTED:
+			code = ERRCODE_FEATURE_NOT_SUPPORTED;
+			break;
+		case RW_ERR_CONFLICT:
+			code = ERRCODE_T_R_SERIALIZATION_FAILURE;
+			break;
+		case RW_ERR_UNKNOWN_OUTCOME:
+			code = ERRCODE_TRANSACTION_RESOLUTION_UNKNOWN;
+			break;
 		default:
 			code = ERRCODE_INTERNAL_ERROR;
 			break;

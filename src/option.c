@@ -41,10 +41,17 @@ static const RwOption valid_options[] = {
 	{"src_type", ForeignTableRelationId},
 	{"src_key", ForeignTableRelationId},
 	{"fetch", ForeignTableRelationId},
+	/* writes: the server's, unless the table says otherwise */
+	{"batch_size", ForeignServerRelationId},
+	{"batch_size", ForeignTableRelationId},
+	{"transactional", ForeignServerRelationId},
+	{"transactional", ForeignTableRelationId},
 	{NULL, InvalidOid}
 };
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_BATCH_SIZE 100
+#define MAX_BATCH_SIZE 10000
 
 static int
 src_type_from_name(const char *name)
@@ -111,6 +118,25 @@ parse_size(DefElem *def)
 				 errhint("%s", hint ? hint : psprintf("Use a number of bytes from 1 to %lld, or a value with a unit such as \"64MB\".",
 													  (long long) RW_DEFAULT_MAX_VALUE_SIZE))));
 	return bytes;
+}
+
+/* Rows handed to the core per call of a batched INSERT. */
+static int
+parse_batch_size(DefElem *def)
+{
+	const char *value = defGetString(def);
+	char	   *end;
+	long		n;
+
+	/* a whole number: parse_int would round "1.5" */
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < 1 || n > MAX_BATCH_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+				 errhint("Use a whole number of rows from 1 to %d.", MAX_BATCH_SIZE)));
+	return (int) n;
 }
 
 static void
@@ -197,7 +223,10 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 			(void) parse_timeout(def);
 		else if (strcmp(def->defname, "max_value_size") == 0)
 			(void) parse_size(def);
-		else if (strcmp(def->defname, "tls_verify") == 0)
+		else if (strcmp(def->defname, "batch_size") == 0)
+			(void) parse_batch_size(def);
+		else if (strcmp(def->defname, "tls_verify") == 0 ||
+				 strcmp(def->defname, "transactional") == 0)
 			(void) defGetBoolean(def);
 		else if (is_path_option(def->defname))
 		{
@@ -304,6 +333,16 @@ user_mapping_options(Oid serverid, Oid userid, Oid *umid, Oid *umuser)
 	return NIL;
 }
 
+/* batch_size and transactional, a server's or (read after it) a table's */
+static void
+write_option(DefElem *def, RwTableOptions *opts)
+{
+	if (strcmp(def->defname, "batch_size") == 0)
+		opts->batch_size = parse_batch_size(def);
+	else if (strcmp(def->defname, "transactional") == 0)
+		opts->transactional = defGetBoolean(def);
+}
+
 /*
  * The effective options of a foreign table.  With a valid userid (the role
  * the scan is checked as), also what connecting as that role needs: its user
@@ -328,22 +367,12 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 	opts->spec.tls_verify = true;
 	opts->spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE;
 	opts->spec.fetch = RW_FETCH_DEFAULT;
+	opts->batch_size = DEFAULT_BATCH_SIZE;
 	opts->relname = get_rel_name(relid);
 	opts->servername = server->servername;
 	opts->serverid = server->serverid;
 	opts->userid = userid;
 
-	foreach(cell, table->options)
-	{
-		DefElem    *def = (DefElem *) lfirst(cell);
-
-		if (strcmp(def->defname, "src_type") == 0)
-			opts->spec.src_type = src_type_from_name(defGetString(def));
-		else if (strcmp(def->defname, "src_key") == 0)
-			opts->spec.key = defGetString(def);
-		else if (strcmp(def->defname, "fetch") == 0)
-			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
-	}
 	foreach(cell, server->options)
 	{
 		DefElem    *def = (DefElem *) lfirst(cell);
@@ -368,6 +397,19 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 			opts->spec.max_value_size = parse_size(def);
 		if (is_path_option(def->defname))
 			path_option = def->defname;
+		write_option(def, opts);
+	}
+	foreach(cell, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, "src_type") == 0)
+			opts->spec.src_type = src_type_from_name(defGetString(def));
+		else if (strcmp(def->defname, "src_key") == 0)
+			opts->spec.key = defGetString(def);
+		else if (strcmp(def->defname, "fetch") == 0)
+			opts->spec.fetch = strcmp(defGetString(def), "scan") == 0 ? RW_FETCH_SCAN : RW_FETCH_ALL;
+		write_option(def, opts);
 	}
 
 	/* The validator guarantees these; catalogs edited by hand might not. */
@@ -409,4 +451,16 @@ rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has neither conn_url nor conn_url_id", opts->servername)));
+}
+
+/*
+ * The options of relid for userid about to connect (rw_get_table_options),
+ * with the key of its connection, the core started.
+ */
+void
+rw_connect_options(Oid relid, Oid userid, RwTableOptions *opts)
+{
+	rw_get_table_options(relid, userid, opts);
+	opts->spec.conn_key = rw_connection_key(opts);
+	rw_python_start();
 }

@@ -25,13 +25,20 @@ typedef struct RwTableOptions
 	Oid			userid;			/* the role connecting, or InvalidOid: planning only */
 	Oid			umid;			/* the user mapping used, or InvalidOid */
 	Oid			umuser;			/* its role, InvalidOid for PUBLIC's */
+	int			batch_size;		/* rows per call of a batched INSERT */
+	bool		transactional;	/* writes wait for the transaction's commit */
 } RwTableOptions;
 
 /* option.c */
 extern void rw_get_table_options(Oid relid, Oid userid, RwTableOptions *opts);
+extern void rw_connect_options(Oid relid, Oid userid, RwTableOptions *opts);
 
 /* cells.c */
 extern Datum rw_cell_datum(char *base, const RwCell *cell, int kind);
+
+/* values.c: a Datum (not NULL) of a column of kind as a value to write */
+extern void rw_datum_value(Datum datum, int kind, const char *column, const char *relname,
+						   RwValue *value);
 
 /* columns.c: the source types (the core's) and the columns each yields */
 extern const RwSourceInfo *rw_source_info(int i);
@@ -160,6 +167,42 @@ extern TupleTableSlot *redisIterateForeignScan(ForeignScanState *node);
 extern void redisReScanForeignScan(ForeignScanState *node);
 extern void redisEndForeignScan(ForeignScanState *node);
 extern void redisExplainForeignScan(ForeignScanState *node, struct ExplainState *es);
+
+/* modify.c: writes */
+#if PG_VERSION_NUM >= 140000
+extern void redisAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+										 RangeTblEntry *target_rte, Relation target_relation);
+#else
+extern void redisAddForeignUpdateTargets(Query *parsetree, RangeTblEntry *target_rte,
+										 Relation target_relation);
+#endif
+extern List *redisPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
+									int subplan_index);
+extern void redisBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+									List *fdw_private, int subplan_index, int eflags);
+extern TupleTableSlot *redisExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+											  TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern TupleTableSlot *redisExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+											  TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern TupleTableSlot *redisExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+											  TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern void redisEndForeignModify(EState *estate, ResultRelInfo *rinfo);
+extern void redisBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
+extern void redisEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
+extern int	redisIsForeignRelUpdatable(Relation rel);
+extern void redisExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+									  List *fdw_private, int subplan_index,
+									  struct ExplainState *es);
+#if PG_VERSION_NUM >= 140000
+extern TupleTableSlot **redisExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+													TupleTableSlot **slots,
+													TupleTableSlot **planSlots, int *numSlots);
+extern int	redisGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern void redisExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs);
+#endif
+
+/* xact.c */
+extern void rw_register_xact_callbacks(void);
 
 /* fdw.c */
 extern char *rw_fault;

@@ -77,8 +77,7 @@ create_scan(Oid relid, Oid userid)
 {
 	RwScanState *st = palloc0(sizeof(RwScanState));
 
-	rw_get_table_options(relid, userid, &st->opts);
-	st->opts.spec.conn_key = rw_connection_key(&st->opts);
+	rw_connect_options(relid, userid, &st->opts);
 	for (int c = 0; c < RW_MAX_COLUMNS; c++)
 		st->kind[c] = rw_column_kind(st->opts.spec.src_type, c);
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
@@ -86,7 +85,6 @@ create_scan(Oid relid, Oid userid)
 	st->release.func = release_scan;
 	st->release.arg = st;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->release);
-	rw_python_start();
 	return st;
 }
 
