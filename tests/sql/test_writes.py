@@ -914,3 +914,52 @@ def test_explain_analyze_writes_and_shows_it(db, rd):
     text = plan(db, "(analyze, costs off, timing off, summary off) insert into %s values ('a'), ('b')" % t)
     assert 'SADD' in write_line(text)
     assert rd.smembers('s') == {'a', 'b'}
+
+
+# -- triggers, prepared statements, volume -----------------------------------
+
+def test_an_after_trigger_sees_the_row_as_redis_holds_it(db, rd, local):
+    t = table(db, 'w_stream', 'stream', 'x')
+    db.execute("""create or replace function w_log() returns trigger language plpgsql as $$
+                  begin insert into w_local values (new.id, new.items::text); return new; end $$""")
+    db.execute('create trigger w_log after insert on %s for each row execute function w_log()' % t)
+    try:
+        assert run(db, """insert into %s (items) values ('{"a": "1"}'), ('{"b": "2"}')""" % t) == 2
+        assert rows(db, 'select k, v::jsonb from w_local') == [(i, f) for i, f in rd.xrange('x')]
+    finally:
+        db.execute('drop trigger w_log on %s' % t)
+        db.execute('drop function w_log()')
+
+
+def test_prepared_writes_with_parameters(db, rd):
+    th = table(db, 'w_hash', 'hash', 'h')
+    tl = table(db, 'w_list', 'list', 'l', LIST_I)
+    for i in range(8):                   # past psycopg's prepare threshold and PostgreSQL's 5 custom plans
+        db.execute('insert into %s values (%%s, %%s)' % th, ('f%d' % i, 'v%d' % i), prepare=True)
+        db.execute('insert into %s (element) values (%%s)' % tl, ('e%d' % i,), prepare=True)
+    for i in range(8):
+        db.execute('update %s set value = value || %%s where key = %%s' % th, ('!', 'f%d' % i), prepare=True)
+        db.execute('delete from %s where index = %%s' % tl, (0,), prepare=True)
+    assert rd.hgetall('h') == {'f%d' % i: 'v%d!' % i for i in range(8)}
+    assert rd.exists('l') == 0
+
+
+def test_insert_select_of_a_set_into_itself_on_conflict_do_nothing(db, rd):
+    rd.sadd('s', 'a', 'b')
+    t = table(db, 'w_set', 'set', 's')
+    assert run(db, 'insert into %s select element from %s on conflict do nothing' % (t, t)) == 0
+    assert run(db, "insert into %s select element || '2' from %s on conflict do nothing" % (t, t)) == 2
+    assert rd.smembers('s') == {'a', 'b', 'a2', 'b2'}
+
+
+@pytest.mark.slow
+def test_200k_rows_in_one_statement(db, rd):
+    tl = table(db, 'w_list', 'list', 'l')
+    th = table(db, 'w_hash', 'hash', 'h')
+    assert run(db, "insert into %s select 'v' || g from generate_series(1, 200000) g" % tl) == 200000
+    assert run(db, "insert into %s select 'k' || g, 'v' || g from generate_series(1, 200000) g" % th) == 200000
+    assert rd.llen('l') == 200000 and rd.lindex('l', 123456) == 'v123457'
+    assert rd.hlen('h') == 200000 and rd.hget('h', 'k77777') == 'v77777'
+    assert run(db, "update %s set value = 'x' where key like 'k1%%'" % th) == 111111
+    assert run(db, "delete from %s where key like 'k2%%'" % th) == 11112
+    assert rd.hlen('h') == 200000 - 11112 and rd.hget('h', 'k199') == 'x'
