@@ -5,6 +5,7 @@ never a lost update; a connection lost around EXEC is a clear error and never
 half a statement."""
 import socket
 import threading
+import time
 
 import psycopg
 import pytest
@@ -541,6 +542,10 @@ class Proxy:
                 up.sendall(data[start:])
                 client.close()
             else:
+                if start > 0:
+                    # The commands before it (a WATCH pipelined with it) must be
+                    # processed before the change: give Redis a moment.
+                    time.sleep(0.2)
                 action()
                 up.sendall(data[start:])
             self.fired.set()
