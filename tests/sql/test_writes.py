@@ -963,3 +963,16 @@ def test_200k_rows_in_one_statement(db, rd):
     assert run(db, "update %s set value = 'x' where key like 'k1%%'" % th) == 111111
     assert run(db, "delete from %s where key like 'k2%%'" % th) == 11112
     assert rd.hlen('h') == 200000 - 11112 and rd.hget('h', 'k199') == 'x'
+
+
+def test_column_defaults_fill_omitted_columns(db, rd):
+    tz = table(db, 'w_zset', 'zset', 'z', ZSET_S)
+    db.execute('alter foreign table %s alter column score set default 5' % tz)
+    assert rows(db, "insert into %s (element) values ('d') returning *" % tz) == [('d', 5.0)]
+    assert rows(db, "insert into %s values ('e', default) returning score" % tz) == [(5.0,)]
+    th = table(db, 'w_hash', 'hash', 'h')
+    db.execute("alter foreign table %s alter column key set default 'dk', alter column value set default 'dv'"
+               % th)
+    assert run(db, 'insert into %s default values' % th) == 1
+    assert rd.zrange('z', 0, -1, withscores=True) == [('d', 5.0), ('e', 5.0)]
+    assert rd.hgetall('h') == {'dk': 'dv'}
