@@ -1,7 +1,8 @@
 /*
  * redis_wrapper: the module's entry points, the FDW handler and its callback
- * table.  Planning is in planner.c, execution in scan.c; everything Redis
- * happens in the Cython core (scan_core.pyx), reached through core_api.h.
+ * table.  Planning is in planner.c, execution in scan.c, writes in modify.c
+ * and xact.c; everything Redis happens in the Cython core (scan_core.pyx),
+ * reached through core_api.h.
  */
 #include "redis_wrapper.h"
 
@@ -24,6 +25,7 @@ _PG_init(void)
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	rw_define_planner_gucs();
+	rw_register_xact_callbacks();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("redis_wrapper");
 #else
@@ -46,5 +48,22 @@ redis_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = redisEndForeignScan;
 	routine->ExplainForeignScan = redisExplainForeignScan;
 	routine->AnalyzeForeignTable = redisAnalyzeForeignTable;
+
+	routine->AddForeignUpdateTargets = redisAddForeignUpdateTargets;
+	routine->PlanForeignModify = redisPlanForeignModify;
+	routine->BeginForeignModify = redisBeginForeignModify;
+	routine->ExecForeignInsert = redisExecForeignInsert;
+	routine->ExecForeignUpdate = redisExecForeignUpdate;
+	routine->ExecForeignDelete = redisExecForeignDelete;
+	routine->EndForeignModify = redisEndForeignModify;
+	routine->BeginForeignInsert = redisBeginForeignInsert;
+	routine->EndForeignInsert = redisEndForeignInsert;
+	routine->IsForeignRelUpdatable = redisIsForeignRelUpdatable;
+	routine->ExplainForeignModify = redisExplainForeignModify;
+#if PG_VERSION_NUM >= 140000
+	routine->ExecForeignBatchInsert = redisExecForeignBatchInsert;
+	routine->GetForeignModifyBatchSize = redisGetForeignModifyBatchSize;
+	routine->ExecForeignTruncate = redisExecForeignTruncate;
+#endif
 	PG_RETURN_POINTER(routine);
 }

@@ -13,7 +13,10 @@ core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
 lookups, the transport); resp/ (the reply reader, the command writer and the
 Target that plans write to); the session's handshake, the connection and the
 pool; rows; sources/ (the registry of source types, ranges of a list's
-index or a sorted set's score, their plans and lookups); the planner; the scan; the module's Python API."""
+index or a sorted set's score, their plans and lookups); the planner; the scan;
+write/ (rows to write as values, checks, pending commands, request rounds,
+stream ids, the flush, statement and transaction state, modifies and their
+descriptions); the module's Python API."""
 
 from cpython.exc cimport PyErr_Occurred
 from cpython.ref cimport Py_INCREF, Py_DECREF
@@ -40,6 +43,15 @@ include "core/sources/plans.pxi"
 include "core/sources/lookups.pxi"
 include "core/planner.pxi"
 include "core/scan.pxi"
+include "core/write/values.pxi"
+include "core/write/checks.pxi"
+include "core/write/commands.pxi"
+include "core/write/exchange.pxi"
+include "core/write/stream_ids.pxi"
+include "core/write/flush.pxi"
+include "core/write/txn.pxi"
+include "core/write/modify.pxi"
+include "core/write/describe.pxi"
 include "core/python_api.pxi"
 
 
@@ -124,3 +136,73 @@ cdef public int rw_pool_describe(uint64_t key, char *where, size_t size) noexcep
         return 0
     copy_text(where, size, c.where())
     return 1
+
+
+# -- writes -----------------------------------------------------------------
+
+cdef public int rw_modify_describe(const RwScanSpec *spec, const RwModifySpec *m, char *description,
+                                   size_t size, RwError *err) noexcept with gil:
+    try:
+        copy_text(description, size, describe_writes(spec, m))
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_modify_open(const RwScanSpec *spec, const RwModifySpec *m, void **handle,
+                               RwError *err) noexcept with gil:
+    cdef Modify w
+    try:
+        w = Modify()
+        w.open(spec, m)
+        Py_INCREF(w)
+        handle[0] = <void *> w
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_modify_rows(void *handle, RwWriteRow *rows, int n, RwBatch *out,
+                               RwError *err) noexcept with gil:
+    try:
+        (<Modify> handle).rows(rows, n, out)
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_modify_close(void *handle, RwError *err) noexcept with gil:
+    try:
+        (<Modify> handle).close()
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public void rw_modify_release(void *handle) noexcept with gil:
+    (<Modify> handle).release()
+    Py_DECREF(<object> handle)
+
+
+cdef public int rw_xact_precommit(RwError *err) noexcept with gil:
+    try:
+        commit_pending()
+        return RW_OK
+    except BaseException as e:
+        return report(err, e)
+
+
+cdef public int rw_xact_pending() noexcept with gil:
+    return 1 if g_xact or g_commit is not None else 0
+
+
+cdef public void rw_xact_abort() noexcept with gil:
+    drop_pending()
+
+
+cdef public void rw_xact_subabort(int level) noexcept with gil:
+    subabort_pending(level)
+
+
+cdef public void rw_xact_subcommit(int level) noexcept with gil:
+    subcommit_pending(level)

@@ -3,6 +3,7 @@
 # through these functions.  Nothing in the query path calls them.
 
 from libc.string cimport memset
+import struct
 
 cdef dict OPERATORS = {'=': RW_OP_EQ, '<': RW_OP_LT, '<=': RW_OP_LE, '>': RW_OP_GT, '>=': RW_OP_GE,
                        'prefix': RW_OP_PREFIX}
@@ -151,3 +152,212 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
                 return nrows if count_only else rows
     finally:
         s.conn.close()
+
+
+# -- writes ------------------------------------------------------------------
+
+cdef dict WRITE_OPS = {'insert': RW_WRITE_INSERT, 'update': RW_WRITE_UPDATE, 'delete': RW_WRITE_DELETE,
+                       'truncate': RW_WRITE_TRUNCATE}
+cdef long long g_interrupted = 0     # RW_INTERRUPTED answers the Python API resumed after
+cdef unsigned g_flaky = 0
+
+
+cdef int flaky_wait(int fd, int events, int timeout_ms) noexcept nogil:
+    """Every other wait is interrupted, as a PostgreSQL interrupt would."""
+    global g_flaky
+    g_flaky += 1
+    return RW_WAIT_INTERRUPTED if g_flaky % 2 else poll_wait(fd, events, timeout_ms)
+
+
+def flaky_waits(bint on):
+    """Test-only: make every other socket wait report an interrupt, which the
+    write functions below answer by calling again (as the C side does).
+    Returns how many calls were resumed so far."""
+    global g_wait
+    g_wait = flaky_wait if on else poll_wait
+    return g_interrupted
+
+
+cdef bytes items_value(object v):
+    """The items layout of a list of bytes ('[') or a dict of bytes ('{')."""
+    strings = [s for kv in v.items() for s in kv] if isinstance(v, dict) else list(v)
+    out = bytearray(struct.pack('=ii', RW_ITEMS_OBJECT if isinstance(v, dict) else RW_ITEMS_ARRAY,
+                                len(v)))
+    for s in strings:
+        out += struct.pack('=i', len(s)) + s + b'\0' * ((4 - len(s) % 4) % 4)
+    return bytes(out)
+
+
+cdef class WriteRows:
+    """RwWriteRows from Python: before and after as (column 0, column 1)
+    pairs, each bytes, None, or for items a list or dict of bytes."""
+    cdef RwWriteRow *rows
+    cdef int n
+    cdef list keep
+
+    def __dealloc__(self):
+        free(self.rows)
+
+    cdef int fill(self, list befores, list afters) except -1:
+        cdef int i, c
+        self.n = len(befores)
+        self.keep = []
+        self.rows = <RwWriteRow *> realloc(NULL, sizeof(RwWriteRow) * max(self.n, 1))
+        if self.rows == NULL:
+            raise MemoryError()
+        memset(self.rows, 0, sizeof(RwWriteRow) * max(self.n, 1))
+        for i in range(self.n):
+            for c in range(RW_MAX_COLUMNS):
+                self.rows[i].before[c] = self.value(befores[i][c] if befores[i] is not None else None)
+                self.rows[i].after[c] = self.value(afters[i][c] if afters[i] is not None else None)
+        return 0
+
+    cdef RwValue value(self, object v):
+        if v is not None and not isinstance(v, bytes):
+            v = items_value(v)
+        self.keep.append(v)
+        return value_at(v)
+
+
+cdef object raise_error(RwError *err):
+    raise CoreError(err.kind, err.message.decode('utf-8', 'replace'), err.detail.decode('utf-8', 'replace') or None,
+                    err.hint.decode('utf-8', 'replace') or None)
+
+
+cdef bint again(int status, RwError *err) except -1:
+    """Whether to call again (interrupted, as the C side would after
+    CHECK_FOR_INTERRUPTS); raises a failure."""
+    global g_interrupted
+    if status == RW_ERROR:
+        raise_error(err)
+    if status == RW_INTERRUPTED:
+        g_interrupted += 1
+    return status == RW_INTERRUPTED
+
+
+cdef class Modification:
+    """A modify as the C side drives it: rows() any number of times, then
+    close() (applies the statement's writes when it is the last open of its
+    connection) or release() alone (drops them)."""
+    cdef SpecHolder h
+    cdef RwModifySpec m
+    cdef void *handle
+    cdef int kinds[RW_MAX_COLUMNS]
+    cdef RwError err
+
+    def __init__(self, str url, str source, bytes key, str op, *, int set_mask=0, bint on_conflict_skip=False,
+                 bint returning=False, bint transactional=False, int level=1, int command_timeout_ms=0,
+                 max_value_size=None, uint64_t conn_key=0):
+        cdef int c
+        self.h = SpecHolder()
+        self.h.fill(url, source, key, None, (), (True, True), max_value_size, command_timeout_ms)
+        self.h.spec.conn_key = conn_key
+        memset(&self.m, 0, sizeof(self.m))
+        self.m.op = WRITE_OPS[op]
+        self.m.set_mask, self.m.on_conflict_skip, self.m.returning = set_mask, on_conflict_skip, returning
+        self.m.transactional, self.m.level = transactional, level
+        for c in range(RW_MAX_COLUMNS):
+            self.kinds[c] = SOURCES[self.h.spec.src_type].info.columns[c].kind == RW_KIND_ITEMS \
+                if c < SOURCES[self.h.spec.src_type].info.ncolumns else 0
+        if rw_modify_open(&self.h.spec, &self.m, &self.handle, &self.err) != RW_OK:
+            raise_error(&self.err)
+
+    def __dealloc__(self):
+        if self.handle != NULL:
+            rw_modify_release(self.handle)
+
+    def rows(self, rows):
+        """Queue rows: for INSERT each the row, for DELETE the row read, for
+        UPDATE a (row read, new values) pair.  Returns (written, RETURNING
+        row or None) for each, the row as (column 0, column 1, key)."""
+        cdef WriteRows w = WriteRows()
+        cdef RwBatch out
+        cdef const RwCell *cells
+        cdef int r
+        rows = list(rows)
+        if self.m.op == RW_WRITE_INSERT:
+            w.fill([None] * len(rows), rows)
+        elif self.m.op == RW_WRITE_UPDATE:
+            w.fill([b for b, a in rows], [a for b, a in rows])
+        else:
+            w.fill(rows, [None] * len(rows))
+        memset(&out, 0, sizeof(out))
+        while again(rw_modify_rows(self.handle, w.rows, w.n, &out, &self.err), &self.err):
+            pass
+        result = []
+        for r in range(w.n):
+            ret = None
+            if self.m.returning:
+                cells = out.cells + r * RW_CELLS_PER_ROW
+                ret = (cell_value(out.base, &cells[0], self.kinds[0]), cell_value(out.base, &cells[1], self.kinds[1]),
+                       cell_value(out.base, &cells[RW_KEY_CELL], False))
+            result.append((w.rows[r].written, ret))
+        return result
+
+    def close(self):
+        while again(rw_modify_close(self.handle, &self.err), &self.err):
+            pass
+
+    def release(self):
+        if self.handle != NULL:
+            rw_modify_release(self.handle)
+            self.handle = NULL
+
+
+def modify(str url, str source, bytes key, str op, rows=(), *, int batch=100, **kw):
+    """One modify, whole: open, rows in batches of batch, close, release.
+    Returns rows()'s results for every row (see Modification)."""
+    cdef Modification m = Modification(url, source, key, op, **kw)
+    rows = list(rows)
+    result = []
+    try:
+        for i in range(0, len(rows), batch):
+            result += m.rows(rows[i:i + batch])
+        m.close()
+    finally:
+        m.release()
+    return result
+
+
+def describe_modify(str source, bytes key, str op, *, int set_mask=0, bint transactional=False):
+    """rw_modify_describe's text."""
+    cdef SpecHolder h = SpecHolder()
+    cdef RwModifySpec m
+    cdef RwError err
+    cdef char text[512]
+    h.fill('redis://unused', source, key, None, (), (True, True), None, 0)
+    memset(&m, 0, sizeof(m))
+    m.op, m.set_mask, m.transactional = WRITE_OPS[op], set_mask, transactional
+    if rw_modify_describe(&h.spec, &m, text, sizeof(text), &err) != RW_OK:
+        raise_error(&err)
+    return text.decode('utf-8', 'replace')
+
+
+def xact_precommit():
+    cdef RwError err
+    while again(rw_xact_precommit(&err), &err):
+        pass
+
+
+def xact_pending():
+    return bool(rw_xact_pending())
+
+
+def xact_abort():
+    rw_xact_abort()
+
+
+def xact_subabort(int level):
+    rw_xact_subabort(level)
+
+
+def xact_subcommit(int level):
+    rw_xact_subcommit(level)
+
+
+def set_max_pending(long long n):
+    """Test-only: the bound on pending write bytes (1 GB); returns the old one."""
+    global g_max_pending
+    old = g_max_pending
+    g_max_pending = n
+    return old

@@ -55,6 +55,7 @@ cdef extern from *:
         const struct RwShape *second;   /* with count 2, the second element's */
     } RwShape;
     enum { RW_ANY = -1, RW_EVEN = -2 };
+    enum { RW_ANY_TYPE = -1 };          /* a type: an item of any type */
     static const RwShape rw_status = {.type = REDIS_REPLY_STATUS};
     static const RwShape rw_string = {.type = REDIS_REPLY_STRING};
     static const RwShape rw_strings = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_string};
@@ -75,6 +76,13 @@ cdef extern from *:
     static const RwShape rw_values = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_string_or_nil};
     static const RwShape rw_integer = {.type = REDIS_REPLY_INTEGER};
     static const RwShape rw_flags = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_integer};
+    /* Writes' MULTI/EXEC and checks (core/write): EXEC and XINFO STREAM answer
+       items of any type, nested at most MAX_DEPTH deep (EXEC: nil when a
+       watched key changed); XINFO's come in name/value pairs. */
+    static const RwShape rw_anything = {.type = RW_ANY_TYPE, .or_nil = 1, .elem = &rw_anything};
+    static const RwShape rw_exec = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .or_nil = 1,
+                                    .elem = &rw_anything};
+    static const RwShape rw_info = {.type = REDIS_REPLY_ARRAY, .count = RW_EVEN, .elem = &rw_anything};
     """
     ctypedef long long rw_arraylen_t
 
@@ -130,8 +138,10 @@ cdef extern from *:
     enum:
         RW_ANY
         RW_EVEN
+        RW_ANY_TYPE
     const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
     const RwShape rw_values, rw_flags, rw_integer
+    const RwShape rw_string_or_nil, rw_anything, rw_exec, rw_info
 
 
 cdef enum:
@@ -156,7 +166,9 @@ cdef str type_name(int type, Py_ssize_t count):
 
 
 cdef str shape_name(const RwShape *s):
-    if s.type != REDIS_REPLY_ARRAY:
+    if s.type == RW_ANY_TYPE:
+        name = "anything"
+    elif s.type != REDIS_REPLY_ARRAY:
         name = type_name(s.type, 0)
     elif s.count == RW_ANY:
         name = "an array"
@@ -319,6 +331,12 @@ cdef class Reader:
                     (s.count == RW_EVEN and count % 2 == 0):
                 return s
         elif type == REDIS_REPLY_NIL and s.or_nil:
+            return s
+        elif s.type == RW_ANY_TYPE:
+            # open[] has room for MAX_DEPTH levels of arrays
+            if depth >= MAX_DEPTH and type in (REDIS_REPLY_ARRAY, REDIS_REPLY_MAP, REDIS_REPLY_SET,
+                                               REDIS_REPLY_PUSH, REDIS_REPLY_ATTR):
+                raise self.unexpected("arrays nested deeper than %d" % MAX_DEPTH)
             return s
         raise self.unexpected("got %s where %s was expected" % (type_name(type, count), shape_name(s)))
 

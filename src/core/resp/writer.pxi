@@ -12,6 +12,17 @@ cdef enum Tag:
     T_FETCH         # a fetch from the table's key
     T_SCAN          # SCAN of a pattern
     T_KEY_FETCH     # the contents of one key matched by the pattern
+    # writes (core/write): each tag names the shape its reply must have
+    T_STATUS        # WATCH, MULTI, and each write queued inside MULTI (+QUEUED)
+    T_EXEC          # EXEC: the writes' replies, or nil when a watched key changed
+    T_INT           # EXISTS
+    T_FLAGS         # SMISMEMBER, LPOS ... COUNT 1
+    T_VALUES        # HMGET, ZMSCORE
+    T_VALUE         # LINDEX
+    T_STRINGS       # LRANGE, SMEMBERS, ZRANGE, TIME
+    T_PAIRS         # HGETALL
+    T_ENTRIES       # XRANGE id id
+    T_INFO          # XINFO STREAM
 
 cdef enum:
     HEADER_MAX = 24     # room for "*<count>\r\n" of any count

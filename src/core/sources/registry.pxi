@@ -18,6 +18,13 @@ cdef enum Order:                # what a READ_RANGE source's column 1 is, in who
     ORDER_INDEX                 # list: the element's 0-based index (LRANGE start stop)
     ORDER_SCORE                 # zset: the member's score (ZRANGE ... WITHSCORES, BYSCORE)
 
+cdef enum WriteMode:            # how rows become writes (core/write), for a key or each pattern key
+    WRITE_ELEMENTS              # list: appended, set by position; duplicates allowed
+    WRITE_MEMBERS               # set: unique members
+    WRITE_FIELDS                # hash: unique fields, each with a value
+    WRITE_SCORED                # zset: unique members, each with a score
+    WRITE_ENTRIES               # stream: entries by id, append-only
+
 cdef struct Source:
     RwSourceInfo info
     const char *redis_type      # what TYPE answers for it (for patterns: for each key)
@@ -32,6 +39,12 @@ cdef struct Source:
     Order order
     const char *range_count     # counts a range of column 1 (ZCOUNT), or NULL: LLEN's arithmetic
     int default_fetch           # RW_FETCH_ALL or RW_FETCH_SCAN
+    WriteMode write_mode
+    const char *insert          # adds to a key (RPUSH, SADD, HSET, ZADD, XADD)
+    const char *remove          # removes given members (LREM, SREM, HDEL, ZREM, XDEL)
+    const char *probe           # answers for given members whether (or as what) the key
+                                # holds them: what a write's checks ask (LPOS, SMISMEMBER...)
+    int probe_tag               # the Tag of probe's reply shape
 
 from libc.limits cimport LLONG_MAX
 
@@ -43,7 +56,7 @@ cdef tuple ELEMENT_INDEX = ((b"element", RW_KIND_TEXT), (b"index", RW_KIND_INT8)
 cdef tuple ELEMENT_SCORE = ((b"element", RW_KIND_TEXT), (b"score", RW_KIND_FLOAT8))
 cdef tuple KEY_ITEMS = ((b"key", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS))
 
-def entry(name, columns, redis_type, read_all, reader, ranged=False, read_scan=None, pairs=False,
+def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read_scan=None, pairs=False,
           lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None):
     """One source type: its name and columns; the Redis type it reads; the
     command returning a whole key (ranged: it takes 0 -1) and its incremental
@@ -51,27 +64,39 @@ def entry(name, columns, redis_type, read_all, reader, ranged=False, read_scan=N
     given members by column 0 (lookup_flags: it answers 0/1, not values); its
     default fetch (None: the option does not apply); the command counting a
     whole key's rows; for READ_RANGE, what column 1 is (order) and the
-    command counting a range of it."""
+    command counting a range of it.  write: how rows are written (a pattern
+    table's keys each as its type's: *_WRITES)."""
     return (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-            reader, fetch, count, order, range_count)
+            reader, fetch, count, order, range_count, write)
+
+
+# (mode, insert, remove, probe, the probe's reply Tag) for each Redis type written.
+cdef tuple LIST_WRITES = (WRITE_ELEMENTS, b"RPUSH", b"LREM", b"LPOS", T_FLAGS)
+cdef tuple SET_WRITES = (WRITE_MEMBERS, b"SADD", b"SREM", b"SMISMEMBER", T_FLAGS)
+cdef tuple HASH_WRITES = (WRITE_FIELDS, b"HSET", b"HDEL", b"HMGET", T_VALUES)
+cdef tuple ZSET_WRITES = (WRITE_SCORED, b"ZADD", b"ZREM", b"ZMSCORE", T_VALUES)
+cdef tuple STREAM_WRITES = (WRITE_ENTRIES, b"XADD", b"XDEL", b"XRANGE", T_ENTRIES)
 
 
 cdef tuple SOURCE_TABLE = (
-    entry(b"list", ELEMENT_INDEX, b"list", b"LRANGE", READ_RANGE, ranged=True, fetch=RW_FETCH_SCAN,
-          count=b"LLEN", order=ORDER_INDEX),
-    entry(b"set", ELEMENT, b"set", b"SMEMBERS", READ_MEMBERS, read_scan=b"SSCAN",
+    entry(b"list", ELEMENT_INDEX, b"list", b"LRANGE", READ_RANGE, LIST_WRITES, ranged=True,
+          fetch=RW_FETCH_SCAN, count=b"LLEN", order=ORDER_INDEX),
+    entry(b"set", ELEMENT, b"set", b"SMEMBERS", READ_MEMBERS, SET_WRITES, read_scan=b"SSCAN",
           lookup=b"SMISMEMBER", lookup_flags=True, fetch=RW_FETCH_ALL, count=b"SCARD"),
     entry(b"hash", ((b"key", RW_KIND_TEXT), (b"value", RW_KIND_TEXT)), b"hash", b"HGETALL", READ_MEMBERS,
-          read_scan=b"HSCAN", pairs=True, lookup=b"HMGET", fetch=RW_FETCH_ALL, count=b"HLEN"),
-    entry(b"zset", ELEMENT_SCORE, b"zset", b"ZRANGE", READ_RANGE, ranged=True, lookup=b"ZMSCORE",
+          HASH_WRITES, read_scan=b"HSCAN", pairs=True, lookup=b"HMGET", fetch=RW_FETCH_ALL, count=b"HLEN"),
+    entry(b"zset", ELEMENT_SCORE, b"zset", b"ZRANGE", READ_RANGE, ZSET_WRITES, ranged=True, lookup=b"ZMSCORE",
           fetch=RW_FETCH_SCAN, count=b"ZCARD", order=ORDER_SCORE, range_count=b"ZCOUNT"),
     entry(b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)), b"stream", b"XRANGE", READ_STREAM,
-          pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN"),
+          STREAM_WRITES, pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN"),
     # A pattern's keys are looked up by reading each named key whole.
-    entry(b"multi_list", KEY_ITEMS, b"list", b"LRANGE", READ_PATTERN, ranged=True, lookup=b"LRANGE"),
-    entry(b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", READ_PATTERN, lookup=b"SMEMBERS"),
-    entry(b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", READ_PATTERN, pairs=True, lookup=b"HGETALL"),
-    entry(b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", READ_PATTERN, ranged=True, lookup=b"ZRANGE"),
+    entry(b"multi_list", KEY_ITEMS, b"list", b"LRANGE", READ_PATTERN, LIST_WRITES, ranged=True,
+          lookup=b"LRANGE"),
+    entry(b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", READ_PATTERN, SET_WRITES, lookup=b"SMEMBERS"),
+    entry(b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", READ_PATTERN, HASH_WRITES, pairs=True,
+          lookup=b"HGETALL"),
+    entry(b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", READ_PATTERN, ZSET_WRITES, ranged=True,
+          lookup=b"ZRANGE"),
 )
 
 # The C structs point into SOURCE_TABLE's bytes, which live as long as the module.
@@ -84,7 +109,7 @@ cdef int load_sources() except -1:
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
         (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-         reader, fetch, count, order, range_count) = SOURCE_TABLE[i]
+         reader, fetch, count, order, range_count, write) = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
         s.info.ncolumns = len(columns)
@@ -114,6 +139,7 @@ cdef int load_sources() except -1:
         if range_count is not None:
             s.range_count = range_count
         s.default_fetch = fetch if fetch is not None else RW_FETCH_ALL
+        s.write_mode, s.insert, s.remove, s.probe, s.probe_tag = write
     return 0
 
 
