@@ -342,7 +342,7 @@ def test_a_member_added_by_someone_else_before_commit_is_23505(db, r, tx):
     db.execute("insert into %s values ('n'), ('m')" % tx['s'])
     db.execute("insert into %s (element) values ('more')" % tx['l'])
     r.sadd('s', 'm')
-    before['s'] = r.dump('s')
+    before[b's'] = r.dump('s')
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute('commit')
     assert snapshot(r) == before
