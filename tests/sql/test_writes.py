@@ -993,3 +993,17 @@ def test_column_defaults_fill_omitted_columns(db, rd):
     assert run(db, 'insert into %s default values' % th) == 1
     assert rd.zrange('z', 0, -1, withscores=True) == [('d', 5.0), ('e', 5.0)]
     assert rd.hgetall('h') == {'dk': 'dv'}
+
+
+def test_returning_items_as_redis_holds_them(db, rd):
+    tx = table(db, 'w_stream', 'stream', 'x')
+    (sid, items), = rows(db, """insert into %s (items) values ('{"a": "1", "b": ""}') returning *""" % tx)
+    assert items == {'a': '1', 'b': ''} and rd.xrange('x') == [(sid, items)]
+    assert rows(db, 'delete from %s returning *' % tx) == [(sid, {'a': '1', 'b': ''})]
+    tm = table(db, 'w_mh', 'multi_hash', 'm:*')
+    assert rows(db, """insert into %s values ('m:1', '{"a": "1"}') returning *""" % tm) == [('m:1', {'a': '1'})]
+    assert rows(db, """update %s set items = '{"c": "d"}' returning items""" % tm) == [({'c': 'd'},)]
+    assert rows(db, 'delete from %s returning items' % tm) == [({'c': 'd'},)]
+    tl = table(db, 'w_ml', 'multi_list', 'n:*')
+    assert rows(db, """insert into %s values ('n:1', '["b", "a"]') returning *""" % tl) == [('n:1', ['b', 'a'])]
+    assert rows(db, 'delete from %s returning items' % tl) == [(['b', 'a'],)]
