@@ -348,6 +348,59 @@ def test_a_member_added_by_someone_else_before_commit_is_23505(db, r, tx):
     assert snapshot(r) == before
 
 
+def test_a_member_added_earlier_in_the_transaction_is_a_duplicate(db, r, tx):
+    db.execute('begin')
+    db.execute("insert into %s values ('n')" % tx['s'])
+    assert run(db, "insert into %s values ('n'), ('m') on conflict do nothing" % tx['s']) == 1
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("insert into %s values ('n')" % tx['s'])
+    db.execute('rollback')
+    assert r.smembers('s') == {b'a', b'b', b'c'}
+
+
+def test_a_member_added_in_a_rolled_back_savepoint_is_no_duplicate(db, r, tx):
+    db.execute('begin')
+    db.execute('savepoint s1')
+    db.execute("insert into %s values ('n')" % tx['s'])
+    db.execute("""insert into %s values ('ml:5', '["x"]')""" % tx['ml'])
+    db.execute('rollback to savepoint s1')
+    assert run(db, "insert into %s values ('n')" % tx['s']) == 1
+    assert run(db, """insert into %s values ('ml:5', '["y"]')""" % tx['ml']) == 1
+    db.execute('commit')
+    assert r.sismember('s', 'n') and r.lrange('ml:5', 0, -1) == [b'y']
+
+
+def test_stream_ids_returned_across_statements_are_the_ids_committed(db, r, tx):
+    db.execute('begin')
+    (a,), = rows(db, """insert into %s (items) values ('{"n": "1"}') returning id""" % tx['x'])
+    db.execute('savepoint s1')
+    (b,), = rows(db, """insert into %s (items) values ('{"n": "2"}') returning id""" % tx['x'])
+    db.execute('rollback to savepoint s1')
+    got = rows(db, """insert into %s (items) values ('{"n": "3"}'), ('{"n": "4"}') returning id""" % tx['x'])
+    db.execute('commit')
+    ids = [a] + [i for i, in got]
+    assert [(i.decode(), f) for i, f in r.xrange('x')][2:] == \
+        [(i, {b'n': n}) for i, n in zip(ids, (b'1', b'3', b'4'))]
+
+
+def test_truncate_and_insert_in_one_transaction_apply_in_order(db, r, tx):
+    db.execute('begin')
+    db.execute('truncate %s' % tx['l'])
+    db.execute("insert into %s (element) values ('after')" % tx['l'])
+    db.execute("insert into %s values ('gone')" % tx['s'])
+    db.execute('truncate %s' % tx['s'])
+    db.execute('commit')
+    assert r.lrange('l', 0, -1) == [b'after'] and r.exists('s') == 0
+
+
+def test_one_statement_deleting_and_inserting_one_key(db, r):
+    load(r)
+    t = tables(db)
+    db.execute("with d as (delete from {s} where element = 'a' returning element) "
+               "insert into {s} select element || '2' from d".format(**t))
+    assert r.smembers('s') == {b'a2', b'b', b'c'}
+
+
 def test_the_table_option_overrides_the_server_option(db, r):
     load(r)
     db.execute('drop server if exists w_tx cascade')
