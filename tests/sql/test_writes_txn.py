@@ -401,6 +401,70 @@ def test_one_statement_deleting_and_inserting_one_key(db, r):
     assert r.smembers('s') == {b'a2', b'b', b'c'}
 
 
+def test_list_positions_deleted_and_updated_in_one_statement(db, r):
+    """Positions are those the statement read: deleting index 0 does not shift
+    the index an UPDATE of the same statement sets."""
+    load(r)                                        # l: a b a c
+    t = tables(db)
+    db.execute("with d as (delete from {l} where index = 0 returning 1) "
+               "update {l} set element = 'X' where index = 1".format(**t))
+    assert r.lrange('l', 0, -1) == [b'X', b'a', b'c']
+
+
+def test_list_positions_in_two_statements_of_a_transaction(db, r, tx):
+    """The second statement reads the list as it is in Redis (the first one's
+    delete still pending): index 1 is 'b'.  What COMMIT writes must be that
+    row's change, or the commit must fail; never another element's."""
+    db.execute('begin')
+    db.execute('delete from %s where index = 0' % tx['l'])
+    db.execute("update %s set element = 'X' where index = 1" % tx['l'])
+    try:
+        db.execute('commit')
+    except psycopg.errors.SerializationFailure:
+        assert r.lrange('l', 0, -1) == [b'a', b'b', b'a', b'c']
+    else:
+        assert r.lrange('l', 0, -1) == [b'X', b'a', b'c']
+
+
+def test_a_list_position_deleted_twice_in_a_transaction(db, r, tx):
+    """Both statements read (0, 'a'): that row is deleted once, or the commit fails."""
+    db.execute('begin')
+    assert run(db, 'delete from %s where index = 0' % tx['l']) == 1
+    db.execute('delete from %s where index = 0' % tx['l'])
+    try:
+        db.execute('commit')
+    except psycopg.errors.SerializationFailure:
+        assert r.lrange('l', 0, -1) == [b'a', b'b', b'a', b'c']
+    else:
+        assert r.lrange('l', 0, -1) == [b'b', b'a', b'c']
+
+
+@pytest.mark.parametrize('first, second, ok', [
+    ("delete from {h} where key = 'a'", "update {h} set value = 'z' where key = 'a'",
+     lambda r: r.hgetall('h') == {b'b': b'2', b'c': b'3'}),
+    ("update {h} set key = 'A' where key = 'a'", "update {h} set value = 'z' where key = 'a'",
+     lambda r: r.hgetall('h') == {b'A': b'1', b'b': b'2', b'c': b'3'}),
+    ("delete from {s} where element = 'a'", "update {s} set element = 'Z' where element = 'a'",
+     lambda r: r.smembers('s') == {b'b', b'c'}),
+    ("delete from {ml} where key = 'ml:1'", """update {ml} set items = '["n"]' where key = 'ml:1'""",
+     lambda r: r.exists('ml:1') == 0),
+])
+def test_a_row_a_transaction_removed_is_not_written_again(db, r, tx, first, second, ok):
+    """The second statement reads Redis as it is (the first one's write still
+    pending) and changes a row the transaction already removed: COMMIT must not
+    bring it back (PostgreSQL would update no row), or must fail."""
+    before = snapshot(r)
+    db.execute('begin')
+    db.execute(first.format(**tx))
+    db.execute(second.format(**tx))
+    try:
+        db.execute('commit')
+    except psycopg.errors.SerializationFailure:
+        assert snapshot(r) == before
+    else:
+        assert ok(r), (r.hgetall('h'), r.smembers('s'), r.lrange('ml:1', 0, -1))
+
+
 def test_the_table_option_overrides_the_server_option(db, r):
     load(r)
     db.execute('drop server if exists w_tx cascade')
