@@ -3,6 +3,7 @@ write, the row identity junk columns, batches and COPY, Datums as Redis values, 
 transaction callbacks (PREPARE, savepoints) and a failed statement leaving nothing.
 What each source type does with a write is tested in the per-source write tests."""
 import math
+import threading
 
 import psycopg
 import pytest
@@ -261,4 +262,149 @@ def test_prepare_transaction_with_pending_writes_is_refused(db, r):
         pass                                                # max_prepared_transactions = 0
     else:
         db.execute("rollback prepared 'w_prep_s'")
+    assert r.lrange('l', 0, -1) == [b'b']
+
+
+# -- triggers, inheritance, partitions, roles ----------------------------------------
+
+def test_after_row_triggers_see_the_row_as_redis_holds_it(db, r):
+    t = table(db, 'w_trig', 'zset', 'z', 'element text, score double precision')
+    db.execute('drop table if exists redis.w_trig_log')
+    db.execute('create table redis.w_trig_log (element text, score double precision)')
+    db.execute("""create or replace function redis.w_trig_fn() returns trigger language plpgsql as
+                  $$ begin insert into redis.w_trig_log values (new.element, new.score); return new; end $$""")
+    db.execute('create trigger w_trig after insert on %s for each row execute function redis.w_trig_fn()' % t)
+    db.execute("insert into %s (element) values ('a')" % t)
+    assert rows(db, 'select * from redis.w_trig_log') == [('a', 0.0)]     # the default score
+
+
+def test_a_before_update_trigger_may_not_change_an_unassigned_column(db, r):
+    r.hset('h', 'f', 'v')
+    t = table(db, 'w_before', 'hash', 'h')
+    db.execute("""create or replace function redis.w_before_fn() returns trigger language plpgsql as
+                  $$ begin new.key := new.key || '!'; return new; end $$""")
+    db.execute('create trigger w_before before update on %s for each row execute function redis.w_before_fn()' % t)
+    with pytest.raises(psycopg.errors.FeatureNotSupported) as e:
+        db.execute("update %s set value = 'w'" % t)
+    assert '"key"' in str(e.value)
+    assert r.hgetall('h') == {b'f': b'v'}
+    db.execute("update %s set key = 'g'" % t)                # assigned: the trigger's value is written
+    assert r.hgetall('h') == {b'g!': b'v'}
+
+
+def test_update_through_an_inheritance_parent_of_several_source_types(db, r):
+    r.rpush('l', 'a', 'b')
+    r.zadd('z', {'a': 1})
+    db.execute('drop table if exists redis.w_parent cascade')
+    db.execute('create table redis.w_parent (element text)')
+    db.execute("create foreign table redis.w_child_l (element text, index bigint) inherits (redis.w_parent) "
+               "server redis_server options (src_type 'list', src_key 'l')")
+    db.execute("create foreign table redis.w_child_z (element text, score double precision) "
+               "inherits (redis.w_parent) server redis_server options (src_type 'zset', src_key 'z')")
+    assert db.execute("update redis.w_parent set element = 'x' where element = 'a'").rowcount == 2
+    assert r.lrange('l', 0, -1) == [b'x', b'b']
+    assert r.zrange('z', 0, -1, withscores=True) == [(b'x', 1.0)]
+
+
+def test_an_update_moves_rows_into_a_foreign_partition_it_updates(db, r):
+    """Foreign partitions keep their rows (PostgreSQL moves none out of them), but
+    rows of a local partition may move into one the UPDATE also updates."""
+    r.hset('hf', 'b', '2')
+    hf = table(db, 'w_mv_f', 'hash', 'hf')
+    db.execute('drop table if exists redis.w_mv')
+    db.execute('create table redis.w_mv (key text, value text) partition by list (value)')
+    db.execute("create table redis.w_mv_local partition of redis.w_mv for values in ('1')")
+    db.execute("alter table redis.w_mv attach partition %s for values in ('2', '3')" % hf)
+    db.execute("insert into redis.w_mv_local values ('a', '1')")
+    assert db.execute("update redis.w_mv set value = (value::int + 1)::text").rowcount == 2
+    assert r.hgetall('hf') == {b'a': b'2', b'b': b'3'}
+    assert rows(db, 'select * from redis.w_mv_local') == []
+
+
+def test_writes_through_a_view_use_its_owners_user_mapping(db, roles, r, redis_server):
+    db.execute('set role rw_a')
+    create_server(db, 'w_view', redis_server.url)
+    db.execute("create user mapping for rw_a server w_view options (password 'ignored')")
+    db.execute("create foreign table redis.w_view_l (element text) server w_view "
+               "options (src_type 'list', src_key 'l')")
+    db.execute('create view redis.w_view_v as select * from redis.w_view_l')
+    db.execute('grant insert, select on redis.w_view_v to rw_b')
+    r.config_set('requirepass', 'ignored')
+    try:
+        db.execute('set role rw_b')
+        db.execute("insert into redis.w_view_v values ('through the view')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute("insert into redis.w_view_l values ('directly')")
+    finally:
+        db.execute('reset role')
+        r.config_set('requirepass', '')
+    assert r.lrange('l', 0, -1) == [b'through the view']
+
+
+def test_a_non_superuser_write_must_send_a_password(db, roles, r, redis_server):
+    db.execute('set role rw_a')
+    create_server(db, 'w_nopw', redis_server.url)
+    db.execute('create user mapping for rw_a server w_nopw')
+    db.execute("create foreign table redis.w_nopw_l (element text) server w_nopw "
+               "options (src_type 'list', src_key 'l')")
+    with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted) as e:
+        db.execute("insert into redis.w_nopw_l values ('x')")
+    assert 'password is required' in str(e.value)
+    db.execute('reset role')
+    assert r.keys() == []
+
+
+def test_explain_verbose_shows_the_batch_size(db, r):
+    t = write_table(db, 'w_bsx', 'list', 'l', batch_size=25)
+    plan = plan_text(db, "(verbose) insert into %s select 'x'" % t)
+    assert 'Redis Batch Size: 25' in plan
+    assert 'Redis Batch Size' not in plan_text(db, "(verbose) insert into %s select 'x' returning *" % t)
+
+
+# -- interrupts ------------------------------------------------------------------
+
+PAUSE_MS = 2000
+
+
+@pytest.fixture
+def paused(r):
+    """Redis answers no client for PAUSE_MS."""
+    r.execute_command('CLIENT', 'PAUSE', PAUSE_MS, 'ALL')
+    yield
+    r.execute_command('CLIENT', 'UNPAUSE')
+
+
+@pytest.mark.slow
+def test_statement_timeout_interrupts_a_blocked_write(db, r, paused):
+    t = table(db, 'w_int', 'list', 'l')
+    db.execute("set statement_timeout = '300ms'")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        db.execute("insert into %s values ('a')" % t)
+    db.execute('reset statement_timeout')
+    r.execute_command('CLIENT', 'UNPAUSE')
+    assert r.keys() == []
+    db.execute("insert into %s values ('b')" % t)          # the backend goes on
+    assert r.lrange('l', 0, -1) == [b'b']
+
+
+@pytest.mark.slow
+def test_cancel_interrupts_a_blocked_commit(pg, testdb, db, r):
+    """COMMIT runs after statement_timeout is off: a cancel reaches it."""
+    t = write_table(db, 'w_int_tx', 'list', 'l', transactional='true')
+    pid = db.execute('select pg_backend_pid()').fetchone()[0]
+    db.execute('begin')
+    db.execute("insert into %s values ('a')" % t)
+    r.execute_command('CLIENT', 'PAUSE', PAUSE_MS, 'ALL')
+    other = pg.connect(testdb)
+    cancel = threading.Timer(0.3, lambda: other.execute('select pg_cancel_backend(%s)', (pid,)))
+    cancel.start()
+    try:
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            db.execute('commit')
+    finally:
+        cancel.join()
+        other.close()
+        r.execute_command('CLIENT', 'UNPAUSE')
+    assert r.keys() == []
+    db.execute("insert into %s values ('b')" % t)          # nothing left pending: b alone
     assert r.lrange('l', 0, -1) == [b'b']
