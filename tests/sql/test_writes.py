@@ -870,11 +870,11 @@ def test_awkward_strings_round_trip(db, rd):
 
 
 def test_a_key_in_another_database(db, r, redis_server):
-    db.execute('drop server if exists w_db3 cascade')
-    db.execute("create server w_db3 foreign data wrapper redis_wrapper options (conn_url '%s/3')"
+    db.execute('drop server if exists wt_db3 cascade')
+    db.execute("create server wt_db3 foreign data wrapper redis_wrapper options (conn_url '%s/3')"
                % redis_server.url)
     try:
-        t = table(db, 'w_db3_l', 'list', 'l', server='w_db3')
+        t = table(db, 'w_db3_l', 'list', 'l', server='wt_db3')
         db.execute("insert into %s values ('in3')" % t)
         assert r.exists('l') == 0
         c3 = redis_server.client(db=3)
@@ -882,7 +882,7 @@ def test_a_key_in_another_database(db, r, redis_server):
         c3.flushdb()
         c3.close()
     finally:
-        db.execute('drop server w_db3 cascade')
+        db.execute('drop server wt_db3 cascade')
 
 
 # -- EXPLAIN -----------------------------------------------------------------

@@ -19,12 +19,25 @@ def set_table(db, name, server, key='s', transactional=False):
     return 'redis.' + name
 
 
-@pytest.fixture
-def roles(roles, db):
-    """conftest's roles, after a rollback of what a failed test left open."""
-    yield roles
+def rollback(db):
     if db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        db.execute('rollback')
+        db.execute('rollback')          # what a failed test left open
+
+
+@pytest.fixture(autouse=True)
+def cleanup(db):
+    """Torn down last: the servers a test made as superuser."""
+    yield
+    rollback(db)
+    db.execute('reset role')
+    db.execute('drop server if exists wt_view, wt_acl cascade')
+
+
+@pytest.fixture
+def roles(cleanup, roles, db):
+    """conftest's roles, torn down after a rollback."""
+    yield roles
+    rollback(db)
 
 
 WRITES = ["insert into {} values ('new')", "update {} set element = 'new' where element = 'a'",
@@ -36,15 +49,15 @@ def test_a_non_superuser_writing_must_send_a_password(db, roles, own_redis, stmt
     c = own_redis.client()
     c.sadd('s', 'a')
     db.execute('set role rw_a')
-    create_server(db, 'w_nopw', own_redis.url)
-    db.execute('create user mapping for rw_a server w_nopw')
-    t = set_table(db, 'w_nopw_s', 'w_nopw')
+    create_server(db, 'wt_nopw', own_redis.url)
+    db.execute('create user mapping for rw_a server wt_nopw')
+    t = set_table(db, 'w_nopw_s', 'wt_nopw')
     with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted) as e:
         db.execute(stmt.format(t))
     assert 'password is required' in str(e.value)
     assert c.smembers('s') == {b'a'}
     # With a password it writes.
-    db.execute("alter user mapping for rw_a server w_nopw options (add password 'pw')")
+    db.execute("alter user mapping for rw_a server wt_nopw options (add password 'pw')")
     c.config_set('requirepass', 'pw')
     db.execute(stmt.format(t))
     c = own_redis.client(password='pw')
@@ -55,9 +68,9 @@ def test_a_non_superusers_transactional_write_must_send_a_password(db, roles, ow
     c = own_redis.client()
     c.sadd('s', 'a')
     db.execute('set role rw_a')
-    create_server(db, 'w_nopw', own_redis.url)
-    db.execute('create user mapping for rw_a server w_nopw')
-    t = set_table(db, 'w_nopw_s', 'w_nopw', transactional=True)
+    create_server(db, 'wt_nopw', own_redis.url)
+    db.execute('create user mapping for rw_a server wt_nopw')
+    t = set_table(db, 'w_nopw_s', 'wt_nopw', transactional=True)
     with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted):
         db.execute('begin')
         db.execute("insert into %s values ('new')" % t)     # may be refused now or at COMMIT
@@ -69,9 +82,9 @@ def test_a_non_superusers_transactional_write_must_send_a_password(db, roles, ow
 def test_a_non_superuser_may_not_write_through_a_unix_socket(db, roles, own_redis):
     c = own_redis.client()
     db.execute('set role rw_a')
-    create_server(db, 'w_unix', 'unix://%s' % own_redis.socket)
-    db.execute("create user mapping for rw_a server w_unix options (password 'x')")
-    t = set_table(db, 'w_unix_s', 'w_unix')
+    create_server(db, 'wt_unix', 'unix://%s' % own_redis.socket)
+    db.execute("create user mapping for rw_a server wt_unix options (password 'x')")
+    t = set_table(db, 'w_unix_s', 'wt_unix')
     with pytest.raises(psycopg.errors.ProhibitedSqlStatementAttempted) as e:
         db.execute("insert into %s values ('new')" % t)
     assert 'unix socket' in str(e.value)
@@ -103,12 +116,12 @@ def mapping(db, role, server, user):
 @pytest.mark.parametrize('transactional', [False, True], ids=['statement', 'transactional'])
 def test_a_view_writes_with_its_owners_user_mapping(db, roles, acl_redis, transactional):
     acl_redis.admin.sadd('s', 'a', 'b')
-    create_server(db, 'w_view', 'redis://127.0.0.1:%d' % acl_redis.port)
-    db.execute('grant usage on foreign server w_view to rw_a, rw_b')
-    mapping(db, 'rw_a', 'w_view', 'alice')
-    mapping(db, 'rw_b', 'w_view', 'bob')
+    create_server(db, 'wt_view', 'redis://127.0.0.1:%d' % acl_redis.port)
+    db.execute('grant usage on foreign server wt_view to rw_a, rw_b')
+    mapping(db, 'rw_a', 'wt_view', 'alice')
+    mapping(db, 'rw_b', 'wt_view', 'bob')
     db.execute('set role rw_a')
-    t = set_table(db, 'w_view_s', 'w_view', transactional=transactional)
+    t = set_table(db, 'w_view_s', 'wt_view', transactional=transactional)
     db.execute('create view redis.w_view_v as select * from %s' % t)
     db.execute('grant select, insert, update, delete on redis.w_view_v, %s to rw_b' % t)
     db.execute('set role rw_b')
@@ -131,22 +144,20 @@ def test_a_view_writes_with_its_owners_user_mapping(db, roles, acl_redis, transa
 @pytest.mark.parametrize('user', ['reader', 'nowrite', 'narrow'])
 def test_a_redis_user_refused_the_write_is_28000_and_nothing_is_written(db, acl_redis, user):
     acl_redis.admin.sadd('s', 'a')
-    create_server(db, 'w_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
-    mapping(db, 'current_user', 'w_acl', user)
-    t = set_table(db, 'w_acl_s', 'w_acl')
+    create_server(db, 'wt_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
+    mapping(db, 'current_user', 'wt_acl', user)
+    t = set_table(db, 'w_acl_s', 'wt_acl')
     if user != 'narrow':
         assert sorted(rows(db, 'select * from %s' % t)) == [('a',)]        # reads are allowed
     for stmt in ("insert into {} values ('n1'), ('n2')", "delete from {}", "truncate {}"):
         with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification):
             db.execute(stmt.format(t))
         assert acl_redis.admin.smembers('s') == {b'a'}
-    db.execute('drop server w_acl cascade')
 
 
 def test_a_narrow_user_writes_its_own_keys(db, acl_redis):
-    create_server(db, 'w_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
-    mapping(db, 'current_user', 'w_acl', 'narrow')
-    t = set_table(db, 'w_acl_s', 'w_acl', 'mine:s')
+    create_server(db, 'wt_acl', 'redis://127.0.0.1:%d' % acl_redis.port)
+    mapping(db, 'current_user', 'wt_acl', 'narrow')
+    t = set_table(db, 'w_acl_s', 'wt_acl', 'mine:s')
     db.execute("insert into %s values ('n1'), ('n2')" % t)
     assert acl_redis.admin.smembers('mine:s') == {b'n1', b'n2'}
-    db.execute('drop server w_acl cascade')

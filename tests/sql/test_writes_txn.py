@@ -467,18 +467,18 @@ def test_a_row_a_transaction_removed_is_not_written_again(db, r, tx, first, seco
 
 def test_the_table_option_overrides_the_server_option(db, r):
     load(r)
-    db.execute('drop server if exists w_tx cascade')
-    create_server(db, 'w_tx', 'redis://127.0.0.1:%d' % r.connection_pool.connection_kwargs['port'],
+    db.execute('drop server if exists wt_tx cascade')
+    create_server(db, 'wt_tx', 'redis://127.0.0.1:%d' % r.connection_pool.connection_kwargs['port'],
                   transactional='true')
-    t_tx = table(db, 't_tx', 'set', 's', server='w_tx')
-    t_stmt = transactional(db, table(db, 't_stmt', 'hash', 'h', server='w_tx'), 'false')
+    t_tx = table(db, 't_tx', 'set', 's', server='wt_tx')
+    t_stmt = transactional(db, table(db, 't_stmt', 'hash', 'h', server='wt_tx'), 'false')
     db.execute('begin')
     db.execute("insert into %s values ('held')" % t_tx)
     db.execute("insert into %s values ('now', 'v')" % t_stmt)
     assert not r.sismember('s', 'held') and r.hget('h', 'now') == b'v'
     db.execute('commit')
     assert r.sismember('s', 'held')
-    db.execute('drop server w_tx cascade')
+    db.execute('drop server wt_tx cascade')
 
 
 def test_truncate_is_held_until_commit(db, r, tx):
@@ -688,18 +688,18 @@ class Proxy:
 @pytest.fixture
 def proxy(db, r, redis_server):
     p = Proxy(redis_server.port)
-    create_server(db, 'w_proxy', 'redis://127.0.0.1:%d' % p.port)
+    create_server(db, 'wt_proxy', 'redis://127.0.0.1:%d' % p.port)
     yield p
     if db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         db.execute('rollback')          # a test that failed inside its transaction
-    db.execute('drop server if exists w_proxy cascade')
+    db.execute('drop server if exists wt_proxy cascade')
     p.close()
 
 
 def proxied(db, r, transactional_too=False):
     load(r)
-    t = {'h': table(db, 'p_hash', 'hash', 'h', server='w_proxy'),
-         's': table(db, 'p_set', 'set', 's', server='w_proxy')}
+    t = {'h': table(db, 'p_hash', 'hash', 'h', server='wt_proxy'),
+         's': table(db, 'p_set', 'set', 's', server='wt_proxy')}
     if transactional_too:
         for name in t.values():
             transactional(db, name)
@@ -786,8 +786,8 @@ def test_connection_lost_at_watch_is_all_or_nothing(db, r, proxy):
 
 def test_redis_killed_before_commit(db, own_redis):
     own_redis.client().sadd('s', 'a')
-    create_server(db, 'w_dies', own_redis.url)
-    t = transactional(db, table(db, 'd_set', 'set', 's', server='w_dies'))
+    create_server(db, 'wt_dies', own_redis.url)
+    t = transactional(db, table(db, 'd_set', 'set', 's', server='wt_dies'))
     db.execute('drop table if exists w_local')
     db.execute('create table w_local (x int)')
     db.execute('begin')
@@ -809,18 +809,18 @@ def test_redis_killed_before_commit(db, own_redis):
     finally:
         again.stop()
         db.execute('drop table w_local')
-        db.execute('drop server w_dies cascade')
+        db.execute('drop server wt_dies cascade')
 
 
 def test_redis_killed_between_statements(db, own_redis):
     c = own_redis.client()
     c.sadd('s', 'a')
-    create_server(db, 'w_dies', own_redis.url)
-    t = table(db, 'd_set', 'set', 's', server='w_dies')
+    create_server(db, 'wt_dies', own_redis.url)
+    t = table(db, 'd_set', 'set', 's', server='wt_dies')
     db.execute("insert into %s values ('b')" % t)
     own_redis.stop()
     with pytest.raises(psycopg.Error) as e:
         db.execute("insert into %s values ('c')" % t)
     assert e.value.sqlstate[:2] in ('08', 'HV'), e.value
-    db.execute('drop server w_dies cascade')
+    db.execute('drop server wt_dies cascade')
 
