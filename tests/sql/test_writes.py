@@ -1044,3 +1044,30 @@ def test_truncate_of_a_multi_table_with_thousands_of_keys(db, rd):
     t = table(db, 'w_ms', 'multi_set', 'm:*')
     db.execute('truncate %s' % t)
     assert rd.keys('*') == ['m:string']
+
+
+def test_update_from_the_same_redis_table(db, rd):
+    rd.hset('h', mapping={'a': '1', 'b': '2'})
+    t = table(db, 'w_hash', 'hash', 'h')
+    assert run(db, "update %s h set value = h2.value from %s h2 where h.key = 'a' and h2.key = 'b'" % (t, t)) == 1
+    assert rd.hgetall('h') == {'a': '2', 'b': '2'}
+    assert run(db, "delete from %s h using %s h2 where h.value = h2.value and h.key < h2.key" % (t, t)) == 1
+    assert rd.hgetall('h') == {'b': '2'}
+
+
+def test_the_last_of_5000_rows_failing_writes_nothing(db, rd):
+    rd.hset('h', 'k4999', 'old')
+    t = table(db, 'w_hash', 'hash', 'h')
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("insert into %s select 'k' || g, 'v' from generate_series(0, 4999) g" % t)
+    assert rd.hgetall('h') == {'k4999': 'old'}
+
+
+def test_on_conflict_do_nothing_on_a_list_and_a_stream_inserts_everything(db, rd):
+    rd.rpush('l', 'a')
+    tl = table(db, 'w_list', 'list', 'l')
+    tx = table(db, 'w_stream', 'stream', 'x')
+    assert run(db, "insert into %s values ('a'), ('a') on conflict do nothing" % tl) == 2
+    assert run(db, """insert into %s (items) values ('{"a": "1"}'), ('{"a": "1"}') on conflict do nothing"""
+               % tx) == 2
+    assert rd.lrange('l', 0, -1) == ['a', 'a', 'a'] and rd.xlen('x') == 2

@@ -465,6 +465,21 @@ def test_a_row_a_transaction_removed_is_not_written_again(db, r, tx, first, seco
         assert ok(r), (r.hgetall('h'), r.smembers('s'), r.lrange('ml:1', 0, -1))
 
 
+def test_copy_into_a_transactional_table_is_held_until_commit(db, r, tx):
+    before = snapshot(r)
+    db.execute('begin')
+    with db.cursor() as cur, cur.copy('copy %s from stdin' % tx['s']) as cp:
+        for i in range(300):
+            cp.write_row(('c%d' % i,))
+    assert snapshot(r) == before
+    db.execute('rollback')
+    assert snapshot(r) == before
+    with db.cursor() as cur, cur.copy('copy %s from stdin' % tx['s']) as cp:
+        for i in range(300):
+            cp.write_row(('c%d' % i,))
+    assert r.scard('s') == 303
+
+
 def test_the_table_option_overrides_the_server_option(db, r):
     load(r)
     db.execute('drop server if exists wt_tx cascade')
