@@ -734,6 +734,28 @@ def test_statement_mode_race_timed_at_each_step_is_40001(db, r, proxy, command):
     assert r.hgetall('h') == {b'a': b'theirs', b'b': b'2', b'c': b'3'}
 
 
+@pytest.mark.parametrize('stmt, theirs, error, after', [
+    ("insert into {s} values ('n'), ('m')", lambda r: r.sadd('s', 'm'), psycopg.errors.UniqueViolation,
+     lambda r: r.smembers('s') == {b'a', b'b', b'c', b'm'}),
+    ("""insert into {x} (items) values ('{{"mine": "1"}}')""", lambda r: r.xadd('x', {'theirs': '1'}),
+     psycopg.errors.SerializationFailure, lambda r: [f for _, f in r.xrange('x')][-1] == {b'theirs': b'1'}),
+    ("update {h} set value = 'x' where key = 'a'", lambda r: (r.delete('h'), r.set('h', 'now a string')),
+     (psycopg.errors.SerializationFailure, psycopg.errors.WrongObjectType),
+     lambda r: r.get('h') == b'now a string'),
+    ("delete from {s} where element = 'a'", lambda r: r.srem('s', 'a'), psycopg.errors.SerializationFailure,
+     lambda r: r.smembers('s') == {b'b', b'c'}),
+], ids=['insert-member-added', 'stream-id-taken', 'type-changed', 'member-gone'])
+def test_statement_mode_change_just_before_watch(db, r, proxy, stmt, theirs, error, after):
+    load(r)
+    t = {'s': table(db, 'p_set', 'set', 's', server='wt_proxy'),
+         'h': table(db, 'p_hash', 'hash', 'h', server='wt_proxy'),
+         'x': table(db, 'p_stream', 'stream', 'x', server='wt_proxy')}
+    proxy.arm('WATCH', lambda: theirs(r))
+    with pytest.raises(error):
+        db.execute(stmt.format(**t))
+    assert proxy.fired.is_set() and after(r)
+
+
 def test_statement_mode_unrelated_change_is_no_conflict(db, r, proxy):
     t = proxied(db, r)
     proxy.arm('MULTI', lambda: r.set('unrelated', '1'))
