@@ -480,6 +480,30 @@ def test_copy_into_a_transactional_table_is_held_until_commit(db, r, tx):
     assert r.scard('s') == 303
 
 
+@pytest.mark.parametrize('conflict_on', ['first', 'second'])
+def test_a_conflict_on_one_server_found_by_the_checks_writes_nothing_on_the_other(db, r, own_redis,
+                                                                                   conflict_on):
+    """COMMIT with pending writes on two servers: a change its checks can see
+    (before any EXEC) fails the commit before either server is written.  (Only a
+    change landing between one server's EXEC and the other's is beyond reach.)"""
+    other = own_redis.client()
+    create_server(db, 'wt_two', own_redis.url, transactional='true')
+    servers = {'first': (r, table(db, 'two_a', 'hash', 'h')),
+               'second': (other, table(db, 'two_b', 'hash', 'h', server='wt_two'))}
+    transactional(db, servers['first'][1])
+    for client, _ in servers.values():
+        client.hset('h', 'a', '1')
+    db.execute('begin')
+    for _, t in servers.values():
+        db.execute("update %s set value = 'mine' where key = 'a'" % t)
+    servers[conflict_on][0].hset('h', 'a', 'theirs')
+    with pytest.raises(psycopg.errors.SerializationFailure):
+        db.execute('commit')
+    assert {k: c.hget('h', 'a') for k, (c, _) in servers.items()} == \
+        {k: b'theirs' if k == conflict_on else b'1' for k in servers}
+    db.execute('drop server wt_two cascade')
+
+
 def test_the_table_option_overrides_the_server_option(db, r):
     load(r)
     db.execute('drop server if exists wt_tx cascade')
