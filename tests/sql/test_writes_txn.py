@@ -170,6 +170,23 @@ def test_a_statement_failing_after_its_writes_writes_nothing(db, r):
     assert snapshot(r) == before
 
 
+def test_an_after_statement_trigger_failing_writes_nothing(db, r):
+    load(r)
+    t = tables(db)
+    before = snapshot(r)
+    db.execute("create or replace function w_refuse() returns trigger language plpgsql as "
+               "$$ begin raise exception 'refused'; end $$")
+    db.execute('create trigger w_refuse after insert on %s for each statement execute function w_refuse()'
+               % t['s'])
+    try:
+        with pytest.raises(psycopg.errors.RaiseException):
+            db.execute("insert into %s values ('n')" % t['s'])
+        assert snapshot(r) == before
+    finally:
+        db.execute('drop trigger w_refuse on %s' % t['s'])
+        db.execute('drop function w_refuse()')
+
+
 def test_statement_mode_applies_at_statement_end_even_in_a_transaction(db, r):
     load(r)
     t = tables(db)
