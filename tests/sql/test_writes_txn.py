@@ -431,26 +431,28 @@ def test_list_positions_deleted_and_updated_in_one_statement(db, r):
 def test_list_positions_in_two_statements_of_a_transaction(db, r, tx):
     """The second statement reads the list as it is in Redis (the first one's
     delete still pending): index 1 is 'b'.  What COMMIT writes must be that
-    row's change, or the commit must fail; never another element's."""
+    row's change, or the statement or the commit must fail; never another element's."""
     db.execute('begin')
     db.execute('delete from %s where index = 0' % tx['l'])
-    db.execute("update %s set element = 'X' where index = 1" % tx['l'])
     try:
+        db.execute("update %s set element = 'X' where index = 1" % tx['l'])
         db.execute('commit')
     except psycopg.errors.SerializationFailure:
+        db.execute('rollback')
         assert r.lrange('l', 0, -1) == [b'a', b'b', b'a', b'c']
     else:
         assert r.lrange('l', 0, -1) == [b'X', b'a', b'c']
 
 
 def test_a_list_position_deleted_twice_in_a_transaction(db, r, tx):
-    """Both statements read (0, 'a'): that row is deleted once, or the commit fails."""
+    """Both statements read (0, 'a'): that row is deleted once, or the second statement or the commit fails."""
     db.execute('begin')
     assert run(db, 'delete from %s where index = 0' % tx['l']) == 1
-    db.execute('delete from %s where index = 0' % tx['l'])
     try:
+        db.execute('delete from %s where index = 0' % tx['l'])
         db.execute('commit')
     except psycopg.errors.SerializationFailure:
+        db.execute('rollback')
         assert r.lrange('l', 0, -1) == [b'a', b'b', b'a', b'c']
     else:
         assert r.lrange('l', 0, -1) == [b'b', b'a', b'c']
@@ -469,14 +471,15 @@ def test_a_list_position_deleted_twice_in_a_transaction(db, r, tx):
 def test_a_row_a_transaction_removed_is_not_written_again(db, r, tx, first, second, ok):
     """The second statement reads Redis as it is (the first one's write still
     pending) and changes a row the transaction already removed: COMMIT must not
-    bring it back (PostgreSQL would update no row), or must fail."""
+    bring it back (PostgreSQL would update no row), or the statement or COMMIT must fail."""
     before = snapshot(r)
     db.execute('begin')
     db.execute(first.format(**tx))
-    db.execute(second.format(**tx))
     try:
+        db.execute(second.format(**tx))
         db.execute('commit')
     except psycopg.errors.SerializationFailure:
+        db.execute('rollback')
         assert snapshot(r) == before
     else:
         assert ok(r), (r.hgetall('h'), r.smembers('s'), r.lrange('ml:1', 0, -1))
