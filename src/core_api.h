@@ -245,6 +245,12 @@ extern int	rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err);
 extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);
 extern int	rw_scan_next(void *scan, RwBatch *batch, RwError *err);
 extern void rw_scan_rescan(void *scan);
+/*
+ * New values for the clauses of an open scan (a nested loop's next outer
+ * row): the same clauses, as rw_plan took them, with other values.  The scan
+ * starts again, on its connection, as a fresh rw_scan_open would.
+ */
+extern int	rw_scan_requalify(void *scan, const RwQual *quals, int nquals, RwError *err);
 extern void rw_scan_close(void *scan);
 
 /* What a scan has cost so far, for EXPLAIN ANALYZE. */

@@ -38,6 +38,7 @@ struct RwScanState
 	MemoryContext row_cxt;		/* the current row's jsonb and typed Datums */
 	MemoryContextCallback release;
 	bool		opened;			/* a core scan was opened, for EXPLAIN ANALYZE */
+	bool		requalify;		/* its parameters changed: new values at the next row */
 	RwScanStats closed;			/* what the core scans released so far cost */
 };
 
@@ -124,7 +125,8 @@ map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
 /*
  * Open the core's scan with the clauses Redis serves, their parameters'
  * current values computed first in econtext (a nested loop's rescan changes
- * them).  Called with the scan closed.
+ * them).  With the scan open (requalify), give it those new values instead:
+ * the same scan reads again, on its connection.
  */
 static void
 open_scan(RwScanState *st, ExprContext *econtext)
@@ -158,10 +160,17 @@ open_scan(RwScanState *st, ExprContext *econtext)
 	MemoryContextSwitchTo(old);
 
 	/* The values are borrowed while the core opens the scan, no longer. */
-	st->opts.spec.quals = quals;
-	st->opts.spec.nquals = n;
-	RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
-				 st->opts.relname, st->opts.servername);
+	if (st->scan)
+		RW_CORE_CALL(rw_scan_requalify(st->scan, quals, n, &err), &err,
+					 st->opts.relname, st->opts.servername);
+	else
+	{
+		st->opts.spec.quals = quals;
+		st->opts.spec.nquals = n;
+		RW_CORE_CALL(rw_scan_open(&st->opts.spec, &st->scan, &err), &err,
+					 st->opts.relname, st->opts.servername);
+	}
+	st->requalify = false;
 	st->opened = true;
 	st->opts.spec.quals = NULL;
 	st->opts.spec.nquals = 0;
@@ -326,7 +335,7 @@ redisIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
 	ExecClearTuple(slot);
-	if (st->scan == NULL)
+	if (st->scan == NULL || st->requalify)
 		open_scan(st, node->ss.ps.ps_ExprContext);
 	if (!rw_scan_row(st, slot->tts_values, slot->tts_isnull))
 		return slot;
@@ -339,11 +348,11 @@ redisReScanForeignScan(ForeignScanState *node)
 	RwScanState *st = (RwScanState *) node->fdw_state;
 
 	/*
-	 * New parameter values: a new scan, opened at the next row (on the pooled
-	 * connection the old one leaves).
+	 * New parameter values: given to the scan at the next row (when they are
+	 * computed); the scan then starts again, as it does here otherwise.
 	 */
 	if (st->params != NIL && node->ss.ps.chgParam != NULL)
-		release_scan(st);
+		st->requalify = true;
 	else if (st->scan)
 		rw_scan_rescan(st->scan);
 	st->fetched = false;

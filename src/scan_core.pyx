@@ -117,6 +117,16 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
         s.conn.state = CS_BROKEN    # reported by the next rw_scan_next
 
 
+cdef public int rw_scan_requalify(void *handle, const RwQual *quals, int nquals, RwError *err) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    try:
+        s.requalify(quals, nquals)
+        return RW_OK
+    except BaseException as e:
+        s.failed(e)
+        return report(err, e)
+
+
 cdef public void rw_scan_close(void *handle) noexcept with gil:
     (<Scan> handle).close()
     Py_DECREF(<object> handle)

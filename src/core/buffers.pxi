@@ -2,7 +2,7 @@
 # paths copy bytes without creating any Python object.
 
 from libc.stdlib cimport realloc, free
-from libc.string cimport memcpy, memmove, memcmp
+from libc.string cimport memcpy, memmove, memcmp, memset
 from libc.stdio cimport snprintf
 
 

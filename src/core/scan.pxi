@@ -49,12 +49,7 @@ cdef class Scan:
         self.src_type = spec.src_type
         self.key = spec.key
         self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
-        self.pushdown = choose_pushdown(spec)
-        # scan.c hands over exactly the clauses rw_plan took, with their values:
-        # anything else would leave a clause that nobody checks.
-        if self.pushdown.param or not 0 <= spec.nquals <= RW_MAX_QUALS or \
-                self.pushdown.pushed != (UINT64_MAX >> (64 - spec.nquals) if spec.nquals else 0):
-            raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
+        self.take_quals(spec)
         self.max_value_size = spec.max_value_size
         self.limit = max(spec.limit, 0)
         self.count_only = spec.count_only != 0
@@ -64,6 +59,28 @@ cdef class Scan:
                 self.rows.want[i] = False
         self.connect()
         return 0
+
+    cdef int take_quals(self, const RwScanSpec *spec) except -1:
+        """The clauses Redis serves, with their values.  scan.c hands over
+        exactly those rw_plan took: anything else would leave a clause that
+        nobody checks."""
+        self.pushdown = choose_pushdown(spec)
+        if self.pushdown.param or not 0 <= spec.nquals <= RW_MAX_QUALS or \
+                self.pushdown.pushed != (UINT64_MAX >> (64 - spec.nquals) if spec.nquals else 0):
+            raise CoreError(RW_ERR_INTERNAL, "the scan was given clauses it does not serve")
+        return 0
+
+    cdef int requalify(self, const RwQual *quals, int nquals) except -1:
+        """The same clauses with new values: read again from the start, on the
+        same connection (a parameterized loop's next row costs one round trip)."""
+        cdef RwScanSpec spec
+        memset(&spec, 0, sizeof(spec))
+        spec.src_type = self.src_type
+        spec.key = self.key
+        spec.quals = quals
+        spec.nquals = nquals
+        self.take_quals(&spec)
+        return self.rescan()
 
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
