@@ -12,7 +12,7 @@ core/net/transport.pxi).
 core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
 lookups, the transport); resp/ (the reply reader, the command writer and the
 Target that plans write to); the session's handshake, the connection and the
-pool; rows; sources/ (the registry of source types, ranges of a list's
+pool (and the Endpoint a scan or a write reads from it with); rows; sources/ (the registry of source types, ranges of a list's
 index or a sorted set's score, their plans and lookups); the planner; the scan;
 write/ (rows to write as values, checks, pending commands, request rounds,
 stream ids, the flush, statement and transaction state, modifies and their

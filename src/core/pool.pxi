@@ -65,3 +65,37 @@ cdef Connection pool_any(object key):
         if k == key:
             return c
     return None
+
+
+cdef class Endpoint:
+    """Where a scan's reads or a modify's writes go, from the options the C
+    side gave: a connection as the pool knows it (checked: who may connect so)."""
+    cdef Url url
+    cdef TlsOptions tls
+    cdef tuple identity
+    cdef uint64_t conn_key
+    cdef long long max_value_size
+    cdef tuple name                 # the pending writes' key: (conn_key, identity)
+
+    cdef int from_spec(self, const RwScanSpec *spec) except -1:
+        url = spec.url.decode('utf-8', 'surrogateescape')
+        self.url = parse_url(url)
+        self.tls = TlsOptions()
+        self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
+        self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
+        self.tls.key_file = spec.tls_key_file if spec.tls_key_file != NULL else None
+        self.tls.verify = spec.tls_verify != 0
+        user = spec.user if spec.user != NULL else self.url.user
+        password = spec.password if spec.password != NULL else self.url.password
+        check_identity(self.url, user, password, spec.password_required != 0)
+        self.identity = (url, user, password, spec.connect_timeout_ms, spec.command_timeout_ms,
+                         self.tls.identity(), spec.password_required != 0)
+        self.conn_key = spec.conn_key
+        self.max_value_size = spec.max_value_size
+        self.name = (self.conn_key, self.identity)
+        return 0
+
+    cdef Connection acquire(self):
+        cdef Connection c = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
+        c.max_value_size = self.max_value_size
+        return c

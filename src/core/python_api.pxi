@@ -181,9 +181,11 @@ cdef int flaky_wait(int fd, int events, int timeout_ms) noexcept nogil:
 def flaky_waits(bint on):
     """Test-only: make every other socket wait report an interrupt, which the
     write functions below answer by calling again (as the C side does).
-    Returns how many calls were resumed so far."""
-    global g_wait
+    Returns how many calls were resumed so far.  The first wait after is
+    interrupted, whatever waits came before."""
+    global g_wait, g_flaky
     g_wait = flaky_wait if on else poll_wait
+    g_flaky = 0
     return g_interrupted
 
 

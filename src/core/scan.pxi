@@ -3,15 +3,11 @@
 # batch in hand.  The rw_scan_* entry points in scan_core.pyx drive it.
 
 cdef class Scan:
-    cdef Url url
-    cdef TlsOptions tls
-    cdef tuple identity             # (URL, user, password, timeouts, TLS options, password_required)
-    cdef uint64_t conn_key
+    cdef Endpoint ep                # where it reads, as whom
     cdef int src_type
     cdef bytes key
     cdef int fetch                  # RW_FETCH_ALL or RW_FETCH_SCAN
     cdef Pushdown pushdown          # the clauses Redis serves, with their values
-    cdef long long max_value_size
     cdef long long limit            # at most this many rows wanted; 0: all
     cdef bint count_only            # one row: how many rows there are
     cdef bint reverse               # rows in descending order (a reversible source)
@@ -25,20 +21,8 @@ cdef class Scan:
 
     cdef int open(self, const RwScanSpec *spec) except -1:
         cdef int i
-        url = spec.url.decode('utf-8', 'surrogateescape')
-        self.url = parse_url(url)
-        self.tls = TlsOptions()
-        self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
-        self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
-        self.tls.key_file = spec.tls_key_file if spec.tls_key_file != NULL else None
-        self.tls.verify = spec.tls_verify != 0
-        user = spec.user if spec.user != NULL else self.url.user
-        password = spec.password if spec.password != NULL else self.url.password
-        check_identity(self.url, user, password, spec.password_required != 0)
-        self.identity = (url, user, password,
-                         spec.connect_timeout_ms, spec.command_timeout_ms, self.tls.identity(),
-                         spec.password_required != 0)
-        self.conn_key = spec.conn_key
+        self.ep = Endpoint()
+        self.ep.from_spec(spec)
         self.fault = spec.fault if spec.fault != NULL else b""
         self.rows = Rows()
         self.counters = Counters()
@@ -50,7 +34,6 @@ cdef class Scan:
         self.key = spec.key
         self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
         self.take_quals(spec)
-        self.max_value_size = spec.max_value_size
         self.limit = max(spec.limit, 0)
         self.count_only = spec.count_only != 0
         self.reverse = spec.reverse != 0 and SOURCES[spec.src_type].info.reversible
@@ -96,10 +79,9 @@ cdef class Scan:
         """A pooled connection, or a new one (dialled by next_batch)."""
         if self.conn is not None:
             self.conn.close()
-        self.conn = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
+        self.conn = self.ep.acquire()
         self.conn.counters = self.counters
-        self.conn.max_value_size = self.max_value_size
-        self.rows.max_value_size = self.max_value_size
+        self.rows.max_value_size = self.ep.max_value_size
         return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:
