@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from conftest import create_server, rows, table
+from redis_wrapper_tools import spec_data
 
 USERS = 'key text, name text, email text, age integer'
 
@@ -153,3 +154,22 @@ def test_an_update_of_a_hash_changed_since_it_was_read_is_40001(db, r, redis_ser
         db.execute("update %s set name = redis.hr_meddle(key) where key = 'u:1'" % t)
     assert 'u:1' in str(e.value)
     assert r.hget('u:1', 'name') == b'ann' and r.hget('u:1', 'email') == b'changed'
+
+
+def test_the_demos_users_example(db, r):
+    """./dev demo's users:* example (after the spec's) runs and shows typed rows."""
+    for command in spec_data.USERS_COMMANDS:
+        r.execute_command(*command)
+    db.execute('drop foreign table if exists redis.users')
+    db.execute(spec_data.table_sql(*spec_data.USERS_TABLE))
+    first = rows(db, spec_data.USERS_QUERIES[0])
+    assert [x[:5] for x in first] == [
+        ('users:1', 1, 'Ann', 'ann@example.com', datetime.date(2024, 1, 15)),
+        ('users:2', 2, 'Bob', None, datetime.date(2024, 3, 2)),
+        ('users:3', 3, 'Cy', 'cy@example.com', datetime.date(2024, 6, 30))]
+    assert [x[5] is not None for x in first] == [False, False, True]
+    for q in spec_data.USERS_QUERIES[1:-1]:
+        db.execute(q)
+    assert rows(db, spec_data.USERS_QUERIES[-1]) == [
+        (1, 'Ann', 'ann@example.com', False), (2, 'Bob', 'bob@example.com', False),
+        (3, 'Cy', 'cy@example.com', True), (4, 'Dee', None, True)]

@@ -147,6 +147,12 @@ cdef class Fields:
                 return i
         return -1
 
+    cdef void forget(self) noexcept:
+        """A new entry's items begin (after a rescan, the last one's may not have ended)."""
+        cdef int i
+        for i in range(self.n):
+            self.at[i] = -1
+
     cdef int copy_items(self, Rows rows, int col) except -1:
         """The values noted in at, in the items cell col, copied to their cells."""
         cdef int i
@@ -576,6 +582,8 @@ cdef class StreamPlan(SingleKeyPlan):
         elif depth == 2:
             self.rows.items_open(1, RW_ITEMS_OBJECT)
             self.is_name = True
+            if self.fields is not None:
+                self.fields.forget()
         return 0
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
