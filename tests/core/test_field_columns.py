@@ -2,7 +2,10 @@
 a stream table get one cell per field column after the key cell
 (RW_FIELD_COLUMN + j), NULL where the row lacks the field; a multi_hash
 reads them with HMGET (beside HGETALL only when items are read)."""
-from .conftest import core
+import time
+
+from .conftest import core, scan
+from .scripted_redis import resp, status
 
 
 def test_hash_fields_as_cells(redis_server, r):
@@ -25,3 +28,26 @@ def test_stream_fields_as_cells(redis_server, r):
         (b'1-0', None, None, b'1', None), (b'2-0', None, None, b'2', None)]
     assert core.scan(url, 'stream', b'ev', want=(True, True), fields=[b'kind'])[1] == (
         b'2-0', [(b'n', b'2'), (b'kind', b'b'), (b'extra', b'z')], None, b'b')
+
+
+def test_stream_fields_beside_items_when_a_batch_ends_mid_entry(fake):
+    """A batch handed out while an entry is still arriving moves the arena:
+    the field values noted in the entry's items are found where they went
+    (the second entry longer than the first, so that its bytes overwrite
+    where the values were)."""
+    entries = resp([[b'1-0', [b'n', b'1', b'pad', b'p' * 4000]],
+                    [b'2-0', [b'n', b'2', b'tail', b'second', b'pad', b'q' * 20000]]])
+    cut = entries.index(b'q' * 100)
+
+    def script(args):
+        if args[0] == b'TYPE':
+            return resp(status(b'stream'))
+        return pieces()
+
+    def pieces():
+        yield entries[:cut]
+        time.sleep(0.2)                 # the first part is read alone
+        yield entries[cut:]
+    server = fake(script)
+    got = scan(server, 'stream', b'ev', fetch='all', want=(True, True), fields=[b'n', b'tail'])
+    assert [(r[0], r[3], r[4]) for r in got] == [(b'1-0', b'1', None), (b'2-0', b'2', b'second')]

@@ -39,3 +39,19 @@ def test_insert_writes_the_fields(db, r):
 def test_field_columns_of_types_that_cannot_hold_a_string_are_refused(db):
     with pytest.raises(psycopg.errors.FdwInvalidDataType):
         table(db, 'sf_bad', 'stream', 'ev', 'id text, tags int[]')
+
+
+def test_fields_beside_items_across_batches(db, r):
+    """With items read too, a field's value is copied from the items once the
+    entry is complete: over many large entries, in one XRANGE or in batches,
+    every field gets its own value (tests/core covers a batch ending mid-entry)."""
+    pipe = r.pipeline()
+    for i in range(600):
+        pipe.xadd('big', {'n': str(i), 'tail': 't%d' % i, 'pad': 'p' * (1000 + i)}, id='%d-0' % (i + 1))
+    pipe.execute()
+    for fetch in ('all', 'scan'):
+        t = table(db, 'sf_big', 'stream', 'big', 'id text, items jsonb, n integer, tail text')
+        db.execute("alter foreign table %s options (add fetch '%s')" % (t, fetch))
+        got = rows(db, 'select items, n, tail from %s' % t)
+        assert len(got) == 600
+        assert all(n == int(items['n']) == i and tail == items['tail'] for i, (items, n, tail) in enumerate(got))
