@@ -104,6 +104,8 @@ typedef struct RwSourceInfo
 								 * (a count_only scan without clauses) */
 	int			object_items;	/* its items column is an object of pairs
 								 * (RW_ITEMS_OBJECT), not an array of strings */
+	int			field_columns;	/* a table's other columns are fields of each row
+								 * (a hash's, a stream entry's): see RW_FIELD_COLUMN */
 } RwSourceInfo;
 
 /* RwScanSpec.fetch: how a single key is read. */
@@ -186,11 +188,15 @@ typedef struct RwScanSpec
 								 * key an INSERT creates without a ttl or
 								 * expire_at of its own; 0: none */
 	const char *fault;			/* test-only fault injection point, or NULL */
+	/* A field_columns source: the fields the table declares, by name (see RW_FIELD_COLUMN) */
+	int			nfields;
+	const RwValue *fields;
+	const int  *want_fields;	/* nfields flags: which fields the query reads */
 } RwScanSpec;
 
 /*
- * A batch of rows.  Each row has RW_CELLS_PER_ROW cells: the logical columns,
- * then the Redis key the row came from (for error messages).  A cell is a
+ * A batch of rows.  Each row has cells_per_row cells: the logical columns,
+ * then the Redis key the row came from (for error messages), then its fields.  A cell is a
  * slice of base; len < 0 means SQL NULL (or "not built", for unused columns);
  * a key cell with len < 0 means the table's own src_key.  Cells are
  * NUL-terminated and stay valid until the next call on the same scan.  A text
@@ -214,6 +220,16 @@ typedef struct RwScanSpec
 #define RW_CELLS_PER_ROW (RW_MAX_COLUMNS + 1)
 #define RW_KEY_CELL RW_MAX_COLUMNS
 
+/*
+ * Field columns: a table of a field_columns source (multi_hash, stream) may
+ * declare, beside the source's own columns, fields its rows hold, named by the
+ * table (RwScanSpec.fields).  Field j is logical column RW_FIELD_COLUMN + j:
+ * its cell is that cell of the row, whose width (RwBatch.cells_per_row) is
+ * then RW_CELLS_PER_ROW + nfields; a field a row lacks is NULL.  Fields are
+ * Redis strings, as RW_KIND_TEXT columns are.
+ */
+#define RW_FIELD_COLUMN RW_CELLS_PER_ROW
+
 typedef struct RwCell
 {
 	int64_t		off;
@@ -226,6 +242,7 @@ typedef struct RwBatch
 	const RwCell *cells;
 	int64_t		nrows;
 	int			done;			/* no rows follow this batch */
+	int			cells_per_row;	/* RW_CELLS_PER_ROW + the table's fields */
 } RwBatch;
 
 /* Socket waits: the core calls back into PostgreSQL through this. */
@@ -290,6 +307,8 @@ typedef struct RwModifySpec
 	int			returning;		/* RwWriteRow.out wanted (RETURNING, AFTER triggers) */
 	int			transactional;	/* hold the writes until the transaction commits */
 	int			level;			/* the transaction nesting level the writes belong to */
+	const int  *set_fields;		/* UPDATE: RwScanSpec.nfields flags, field j assigned
+								 * (NULL: none is) */
 } RwModifySpec;
 
 /*
@@ -304,6 +323,9 @@ typedef struct RwWriteRow
 {
 	RwValue		before[RW_MAX_COLUMNS];	/* UPDATE, DELETE: the row as the scan read it */
 	RwValue		after[RW_MAX_COLUMNS];	/* INSERT: the row; UPDATE: the set_mask columns */
+	RwValue    *field_before;	/* RwScanSpec.nfields values each, as before and */
+	RwValue    *field_after;	/* after are (UPDATE: the set_fields ones); NULL
+								 * when the table has no fields */
 	int			written;		/* out: 0 when the row was skipped (ON CONFLICT DO
 								 * NOTHING, a row deleted twice) */
 } RwWriteRow;

@@ -49,6 +49,7 @@ cdef extern from "core_api.h":
         RW_TEXT_HEADER
         RW_CELLS_PER_ROW
         RW_KEY_CELL
+        RW_FIELD_COLUMN
         RW_ITEMS_ARRAY
         RW_ITEMS_OBJECT
         RW_ITEMS_OTHER
@@ -72,6 +73,7 @@ cdef extern from "core_api.h":
         int reversible
         int sized
         int object_items
+        int field_columns
 
     ctypedef enum RwOperator:
         RW_OP_EQ
@@ -119,6 +121,9 @@ cdef extern from "core_api.h":
         int64_t max_value_size
         int64_t default_ttl_ms
         const char *fault
+        int nfields
+        const RwValue *fields
+        const int *want_fields
     ctypedef struct RwCell:
         int64_t off
         int64_t len
@@ -127,6 +132,7 @@ cdef extern from "core_api.h":
         const RwCell *cells
         int64_t nrows
         int done
+        int cells_per_row
 
     ctypedef struct RwScanStats:
         int64_t round_trips
@@ -148,9 +154,12 @@ cdef extern from "core_api.h":
         int returning
         int transactional
         int level
+        const int *set_fields
     ctypedef struct RwWriteRow:
         RwValue before[RW_MAX_COLUMNS]
         RwValue after[RW_MAX_COLUMNS]
+        RwValue *field_before
+        RwValue *field_after
         int written
     ctypedef struct RwKeyGroup:
         const char *src_key

@@ -31,7 +31,9 @@ enum RwModifyPrivateIndex
 	RwModifyPrivateOp,			/* RwWriteOp */
 	RwModifyPrivateSetMask,		/* RwModifySpec.set_mask */
 	RwModifyPrivateSkip,		/* RwModifySpec.on_conflict_skip */
-	RwModifyPrivateReturning	/* RwModifySpec.returning */
+	RwModifyPrivateReturning,	/* RwModifySpec.returning */
+	RwModifyPrivateSetFields	/* an Integer list: the field columns assigned
+								 * (RwModifySpec.set_fields), by field index */
 };
 
 typedef struct RwModifyState RwModifyState;
@@ -41,11 +43,12 @@ struct RwModifyState
 	RwTableOptions opts;
 	RwModifySpec m;
 	Relation	rel;
-	int			attr[RW_MAX_COLUMNS];	/* each logical column's attribute index, or -1 */
-	RwColumnType types[RW_MAX_COLUMNS];	/* each logical column's type */
-	AttrNumber	junk[RW_MAX_COLUMNS];	/* its row identity column in the plan's rows */
-	int			unassigned;		/* UPDATE under a BEFORE trigger: columns the
-								 * trigger must leave alone */
+	int			ncells;			/* logical columns, as cells: RW_CELLS_PER_ROW + fields */
+	int		   *attr;			/* each logical column's attribute index, or -1 */
+	RwColumnType *types;		/* each logical column's type */
+	AttrNumber *junk;			/* its row identity column in the plan's rows */
+	bool		guard_unassigned;	/* UPDATE under a BEFORE trigger: the columns not
+									 * assigned must be left alone by it */
 	RwWriteRow *rows;			/* room for nrows rows */
 	int			nrows;
 	int			held;			/* single rows held for the core (hold_rows) */
@@ -65,12 +68,28 @@ release_modify(void *arg)
 	st->modify = NULL;
 }
 
+/* RwModifySpec.set_fields of nfields fields, from the plan's list of those assigned. */
+static const int *
+field_flags(List *assigned, int nfields)
+{
+	int		   *flags;
+	ListCell   *lc;
+
+	if (nfields == 0)
+		return NULL;
+	flags = palloc0(sizeof(int) * nfields);
+	foreach(lc, assigned)
+		flags[intVal(lfirst(lc))] = 1;
+	return flags;
+}
+
 /*
- * A modify of rel as userid.  The core's modify goes with the current memory
- * context, closed (its writes applied) or not (dropped).
+ * A modify of rel as userid, assigning set_fields (the plan's list).  The
+ * core's modify goes with the current memory context, closed (its writes
+ * applied) or not (dropped).
  */
 static RwModifyState *
-create_modify(Relation rel, Oid userid, const RwModifySpec *m)
+create_modify(Relation rel, Oid userid, const RwModifySpec *m, List *set_fields)
 {
 	RwModifyState *st = palloc0(sizeof(RwModifyState));
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -82,9 +101,12 @@ create_modify(Relation rel, Oid userid, const RwModifySpec *m)
 	st->m.transactional = st->opts.transactional;
 	st->m.level = GetCurrentTransactionNestLevel();
 	st->rel = rel;
-	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, attmap);
-	rw_column_types(tupdesc, st->opts.spec.src_type, attmap, st->types);
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+	st->ncells = rw_table_columns(tupdesc, st->opts.relname, &st->opts.spec, attmap);
+	st->m.set_fields = field_flags(set_fields, st->opts.spec.nfields);
+	st->types = rw_column_types(tupdesc, st->opts.spec.src_type, attmap, st->ncells);
+	st->attr = palloc(sizeof(int) * st->ncells);
+	st->junk = palloc0(sizeof(AttrNumber) * st->ncells);
+	for (int c = 0; c < st->ncells; c++)
 		st->attr[c] = -1;
 	for (int i = 0; i < tupdesc->natts; i++)
 		if (attmap[i] >= 0)
@@ -130,6 +152,9 @@ finish_modify(RwModifyState *st)
 static MemoryContext
 start_rows(RwModifyState *st, int n)
 {
+	int			nfields = st->opts.spec.nfields;
+	MemoryContext old;
+
 	if (n > st->nrows)
 	{
 		MemoryContext cxt = GetMemoryChunkContext(st);
@@ -140,7 +165,32 @@ start_rows(RwModifyState *st, int n)
 	}
 	memset(st->rows, 0, sizeof(RwWriteRow) * n);
 	MemoryContextReset(st->row_cxt);
-	return MemoryContextSwitchTo(st->row_cxt);
+	old = MemoryContextSwitchTo(st->row_cxt);
+	if (nfields > 0)
+		for (int i = 0; i < n; i++)
+		{
+			st->rows[i].field_before = palloc0(sizeof(RwValue) * nfields);
+			st->rows[i].field_after = palloc0(sizeof(RwValue) * nfields);
+		}
+	return old;
+}
+
+/* Logical column c's value in row: as read (before) or to write (after). */
+static RwValue *
+row_value(RwWriteRow *row, bool after, int c)
+{
+	if (c >= RW_FIELD_COLUMN)
+		return after ? &row->field_after[c - RW_FIELD_COLUMN] : &row->field_before[c - RW_FIELD_COLUMN];
+	return after ? &row->after[c] : &row->before[c];
+}
+
+/* Whether an UPDATE assigns logical column c. */
+static bool
+assigned(const RwModifyState *st, int c)
+{
+	if (c >= RW_FIELD_COLUMN)
+		return st->m.set_fields && st->m.set_fields[c - RW_FIELD_COLUMN];
+	return (st->m.set_mask & (1 << c)) != 0;
 }
 
 /* The row's column 0 so far: a pattern table's Redis key, for messages. */
@@ -166,7 +216,7 @@ slot_value(RwModifyState *st, TupleTableSlot *slot, int c, const RwWriteRow *row
 static void
 identity_values(RwModifyState *st, TupleTableSlot *planSlot, RwWriteRow *row)
 {
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+	for (int c = 0; c < st->ncells; c++)
 	{
 		bool		isnull;
 		Datum		datum;
@@ -176,7 +226,7 @@ identity_values(RwModifyState *st, TupleTableSlot *planSlot, RwWriteRow *row)
 		datum = ExecGetJunkAttribute(planSlot, st->junk[c], &isnull);
 		if (!isnull)
 			rw_column_value(&st->types[c], datum, st->opts.relname, row_key(row),
-							&row->before[c]);
+							row_value(row, false, c));
 	}
 }
 
@@ -185,12 +235,12 @@ static void
 store_row(RwModifyState *st, RwBatch *out, int i, TupleTableSlot *slot)
 {
 	TupleDesc	tupdesc = slot->tts_tupleDescriptor;
-	const RwCell *cells = out->cells + (int64) i * RW_CELLS_PER_ROW;
+	const RwCell *cells = out->cells + (int64) i * out->cells_per_row;
 
 	ExecClearTuple(slot);
 	for (int a = 0; a < tupdesc->natts; a++)
 		slot->tts_isnull[a] = true;
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+	for (int c = 0; c < st->ncells; c++)
 	{
 		int			a = st->attr[c];
 
@@ -294,9 +344,12 @@ op_of(CmdType operation)
 	return -1;					/* not reached */
 }
 
-/* An UPDATE's assigned attributes as logical columns (bit c for column c). */
+/*
+ * An UPDATE's assigned attributes as logical columns (bit c for column c), and
+ * in *fields the field columns assigned (their field indexes).
+ */
 static int
-set_mask(PlannerInfo *root, Index resultRelation, Relation rel)
+set_mask(PlannerInfo *root, Index resultRelation, Relation rel, List **fields)
 {
 	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -319,7 +372,10 @@ set_mask(PlannerInfo *root, Index resultRelation, Relation rel)
 
 		if (attno <= InvalidAttrNumber)
 			elog(ERROR, "system-column update is not supported");
-		mask |= 1 << attmap[attno - 1];
+		if (attmap[attno - 1] >= RW_FIELD_COLUMN)
+			*fields = lappend(*fields, makeInteger(attmap[attno - 1] - RW_FIELD_COLUMN));
+		else
+			mask |= 1 << attmap[attno - 1];
 	}
 	return mask;
 }
@@ -331,18 +387,19 @@ redisPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelatio
 	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
 	Relation	rel = table_open(rte->relid, NoLock);
 	int			mask = 0;
+	List	   *fields = NIL;
 	bool		returning;
 
 	if (plan->operation == CMD_UPDATE)
-		mask = set_mask(root, resultRelation, rel);
+		mask = set_mask(root, resultRelation, rel, &fields);
 	/* The row as Redis will hold it is wanted for RETURNING, a view's check, AFTER triggers. */
 	returning = (plan->returningLists && list_nth(plan->returningLists, subplan_index) != NIL) ||
 		(plan->withCheckOptionLists && list_nth(plan->withCheckOptionLists, subplan_index) != NIL) ||
 		after_row_trigger(rel->trigdesc, plan->operation);
 	table_close(rel, NoLock);
-	return list_make4(makeInteger(op_of(plan->operation)), makeInteger(mask),
-					  makeInteger(on_conflict_skip(plan->onConflictAction)),
-					  makeInteger(returning));
+	return lappend(list_make4(makeInteger(op_of(plan->operation)), makeInteger(mask),
+							  makeInteger(on_conflict_skip(plan->onConflictAction)),
+							  makeInteger(returning)), fields);
 }
 
 static void
@@ -385,7 +442,8 @@ redisBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo, List *f
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	private_spec(fdw_private, &m);
-	st = create_modify(rinfo->ri_RelationDesc, modify_user(mtstate, rinfo), &m);
+	st = create_modify(rinfo->ri_RelationDesc, modify_user(mtstate, rinfo), &m,
+					   list_nth(fdw_private, RwModifyPrivateSetFields));
 	if (m.op != RW_WRITE_INSERT)
 	{
 #if PG_VERSION_NUM >= 140000
@@ -394,7 +452,7 @@ redisBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo, List *f
 		List	   *tlist = mtstate->mt_plans[subplan_index]->plan->targetlist;
 #endif
 
-		for (int c = 0; c < RW_MAX_COLUMNS; c++)
+		for (int c = 0; c < st->ncells; c++)
 		{
 			char	   *name;
 
@@ -407,10 +465,7 @@ redisBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo, List *f
 		}
 	}
 	/* A BEFORE trigger may change any column: the columns not assigned must stay. */
-	if (m.op == RW_WRITE_UPDATE && trigdesc && trigdesc->trig_update_before_row)
-		for (int c = 0; c < RW_MAX_COLUMNS; c++)
-			if (st->attr[c] >= 0 && !(m.set_mask & (1 << c)))
-				st->unassigned |= 1 << c;
+	st->guard_unassigned = m.op == RW_WRITE_UPDATE && trigdesc && trigdesc->trig_update_before_row;
 	rinfo->ri_FdwState = st;
 }
 
@@ -426,9 +481,9 @@ insert_state(ResultRelInfo *rinfo)
 static void
 insert_values(RwModifyState *st, TupleTableSlot *slot, RwWriteRow *row)
 {
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+	for (int c = 0; c < st->ncells; c++)
 		if (st->attr[c] >= 0)
-			slot_value(st, slot, c, row, &row->after[c]);
+			slot_value(st, slot, c, row, row_value(row, true, c));
 }
 
 /*
@@ -452,14 +507,18 @@ hold_row(RwModifyState *st, TupleTableSlot *slot)
 
 	insert_values(st, slot, row);
 	/* Text values point into the slot, which the next row reuses. */
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
-		if (row->after[c].p != NULL && st->types[c].kind == RW_KIND_TEXT)
-		{
-			char	   *copy = palloc(Max(row->after[c].len, 1));
+	for (int c = 0; c < st->ncells; c++)
+	{
+		RwValue    *v = row_value(row, true, c);
 
-			memcpy(copy, row->after[c].p, row->after[c].len);
-			row->after[c].p = copy;
+		if (st->attr[c] >= 0 && v->p != NULL && st->types[c].kind == RW_KIND_TEXT)
+		{
+			char	   *copy = palloc(Max(v->len, 1));
+
+			memcpy(copy, v->p, v->len);
+			v->p = copy;
 		}
+	}
 	MemoryContextSwitchTo(old);
 	if (++st->held == st->opts.batch_size)
 	{
@@ -544,18 +603,21 @@ redisExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slo
 	RwBatch		out;
 
 	identity_values(st, planSlot, row);
-	for (int c = 0; c < RW_MAX_COLUMNS; c++)
+	for (int c = 0; c < st->ncells; c++)
 	{
 		RwValue		now = {NULL, 0};
+		RwValue    *before = row_value(row, false, c);
 
-		if (st->m.set_mask & (1 << c))
-			slot_value(st, slot, c, row, &row->after[c]);
-		else if (st->unassigned & (1 << c))
+		if (st->attr[c] < 0)
+			continue;
+		if (assigned(st, c))
+			slot_value(st, slot, c, row, row_value(row, true, c));
+		else if (st->guard_unassigned)
 		{
 			/* only what the UPDATE assigns is written: nothing else may change */
 			slot_value(st, slot, c, row, &now);
-			if ((now.p == NULL) != (row->before[c].p == NULL) || now.len != row->before[c].len ||
-				(now.p && memcmp(now.p, row->before[c].p, now.len) != 0))
+			if ((now.p == NULL) != (before->p == NULL) || now.len != before->len ||
+				(now.p && memcmp(now.p, before->p, now.len) != 0))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("a BEFORE UPDATE trigger changed column \"%s\" of foreign table \"%s\", which the UPDATE does not assign",
@@ -608,7 +670,7 @@ redisBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	m.on_conflict_skip = plan && on_conflict_skip(plan->onConflictAction);
 	m.returning = rinfo->ri_returningList != NIL || rinfo->ri_WithCheckOptions != NIL ||
 		after_row_trigger(rinfo->ri_TrigDesc, CMD_INSERT);
-	st = create_modify(rinfo->ri_RelationDesc, modify_user(mtstate, rinfo), &m);
+	st = create_modify(rinfo->ri_RelationDesc, modify_user(mtstate, rinfo), &m, NIL);
 	/* An UPDATE moving rows between partitions may route some into a table it updates. */
 	if (updating)
 		updating->routed = st;
@@ -646,8 +708,12 @@ redisExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo, List 
 	}
 	else
 	{
+		TupleDesc	tupdesc = RelationGetDescr(rinfo->ri_RelationDesc);
+
 		rw_get_table_options(RelationGetRelid(rinfo->ri_RelationDesc), InvalidOid, &opts);
+		rw_table_columns(tupdesc, opts.relname, &opts.spec, palloc(sizeof(int) * Max(tupdesc->natts, 1)));
 		private_spec(fdw_private, &m);
+		m.set_fields = field_flags(list_nth(fdw_private, RwModifyPrivateSetFields), opts.spec.nfields);
 		m.transactional = opts.transactional;
 		m.level = GetCurrentTransactionNestLevel();
 	}
@@ -672,7 +738,7 @@ redisExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
 	memset(&m, 0, sizeof(m));
 	m.op = RW_WRITE_TRUNCATE;
 	foreach(lc, rels)
-		modifies = lappend(modifies, create_modify((Relation) lfirst(lc), GetUserId(), &m));
+		modifies = lappend(modifies, create_modify((Relation) lfirst(lc), GetUserId(), &m, NIL));
 	foreach(lc, modifies)
 		finish_modify((RwModifyState *) lfirst(lc));
 }

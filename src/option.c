@@ -43,6 +43,8 @@ static const RwOption valid_options[] = {
 	{"src_key", ForeignTableRelationId},
 	{"fetch", ForeignTableRelationId},
 	{"default_ttl", ForeignTableRelationId},
+	/* a field column's field, where it is not the column's name */
+	{"field", AttributeRelationId},
 	/* writes: the server's, unless the table says otherwise */
 	{"batch_size", ForeignServerRelationId},
 	{"batch_size", ForeignTableRelationId},

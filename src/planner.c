@@ -149,9 +149,9 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	RwRelInfo  *info = palloc0(sizeof(RwRelInfo));
 	double		remote_rows;
 	Relation	rel;
-	const RwSourceInfo *source;
 	ListCell   *lc;
 	int			i = -1;
+	int		   *want_fields;
 
 	/* Wrong columns are reported now, before any Redis traffic. */
 	rw_get_table_options(foreigntableid, InvalidOid, &info->opts);
@@ -159,24 +159,32 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	info->cols.src_type = info->opts.spec.src_type;
 	info->cols.natts = RelationGetDescr(rel)->natts;
 	info->cols.attmap = palloc(sizeof(int) * Max(info->cols.natts, 1));
-	rw_map_columns(RelationGetDescr(rel), info->opts.relname, info->opts.spec.src_type,
-				   info->cols.attmap);
+	rw_table_columns(RelationGetDescr(rel), info->opts.relname, &info->opts.spec,
+					 info->cols.attmap);
 	table_close(rel, NoLock);
+	want_fields = palloc0(sizeof(int) * Max(info->opts.spec.nfields, 1));
+	info->opts.spec.want_fields = want_fields;
 
 	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &info->attrs_used);
 	foreach(lc, baserel->baserestrictinfo)
 		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause, baserel->relid,
 					   &info->attrs_used);
-	/* rw_plan may weigh which columns are read, as the scan will */
-	source = rw_source_info(info->opts.spec.src_type);
+	/* rw_plan may weigh which columns (and fields) are read, as the scan will */
 	while ((i = bms_next_member(info->attrs_used, i)) >= 0)
 	{
 		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
 
-		for (int c = 0; c < source->ncolumns; c++)
-			for (int a = 0; a < info->cols.natts; a++)
-				if (info->cols.attmap[a] == c && (attno == 0 || attno == a + 1))
-					info->opts.spec.want[c] = 1;
+		for (int a = 0; a < info->cols.natts; a++)
+		{
+			int			c = info->cols.attmap[a];
+
+			if (c < 0 || (attno != 0 && attno != a + 1))
+				continue;
+			if (c >= RW_FIELD_COLUMN)
+				want_fields[c - RW_FIELD_COLUMN] = 1;
+			else
+				info->opts.spec.want[c] = 1;
+		}
 	}
 
 	/* Redis's count (use_remote_estimate), else ANALYZE's (pg_class.reltuples, -1 when it never ran) */

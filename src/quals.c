@@ -132,7 +132,8 @@ column_of(RelOptInfo *baserel, const RwRelColumns *cols, Expr *e, Oid type)
 		var->varattno <= 0 || var->varattno > cols->natts)
 		return -1;
 	col = cols->attmap[var->varattno - 1];
-	if (col < 0 || !rw_string_equality(rw_column_kind(cols->src_type, col), var->vartype, type))
+	/* clauses on field columns stay PostgreSQL's */
+	if (col < 0 || col >= RW_MAX_COLUMNS || !rw_string_equality(rw_column_kind(cols->src_type, col), var->vartype, type))
 		return -1;
 	return col;
 }

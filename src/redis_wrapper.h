@@ -50,8 +50,10 @@ extern void rw_datum_value(Datum datum, int kind, const char *column, const char
 extern const RwSourceInfo *rw_source_info(int i);
 extern Oid	rw_kind_type(int kind);
 extern int	rw_column_kind(int src_type, int column);
-extern void rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
+extern int	rw_map_columns(TupleDesc tupdesc, const char *relname, int src_type,
 						   int *attmap);
+extern int	rw_table_columns(TupleDesc tupdesc, const char *relname, RwScanSpec *spec,
+							 int *attmap);
 
 /*
  * typed.c: a column of a type other than its kind's own (text, jsonb...), and
@@ -92,8 +94,8 @@ extern void rw_column_value(const RwColumnType *t, Datum datum, const char *reln
 							const RwValue *key, RwValue *value);
 
 /* columns.c: the types of a table's logical columns; whether a clause's equality is Redis's */
-extern void rw_column_types(TupleDesc tupdesc, int src_type, const int *attmap,
-							RwColumnType *types);
+extern RwColumnType *rw_column_types(TupleDesc tupdesc, int src_type, const int *attmap,
+									 int ncells);
 extern bool rw_string_equality(int kind, Oid vartype, Oid optype);
 
 /* cells.c and values.c: the items of a text[] or bytea[] column */

@@ -29,7 +29,8 @@ struct RwScanState
 	List	   *params;			/* ExprStates of their values the executor computes */
 	int			natts;			/* attributes of the tuples made */
 	int		   *attmap;			/* attribute index -> logical column, or -1 */
-	RwColumnType types[RW_MAX_COLUMNS];	/* each logical column's type */
+	int			ncells;			/* cells per row: RW_CELLS_PER_ROW + fields */
+	RwColumnType *types;		/* each logical column's type, by cell */
 	RwBatch		batch;
 	int64		next_row;		/* next row of batch to return */
 	bool		fetched;		/* batch holds the core's latest answer */
@@ -95,6 +96,8 @@ count_columns(RwScanState *st)
 	st->natts = 1;
 	st->attmap = palloc(sizeof(int));
 	st->attmap[0] = 0;
+	st->ncells = RW_CELLS_PER_ROW;
+	st->types = palloc0(sizeof(RwColumnType) * st->ncells);
 	st->types[0].kind = RW_KIND_INT8;
 	st->types[0].form = RW_FORM_NATIVE;
 }
@@ -104,22 +107,35 @@ static void
 map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
 {
 	ListCell   *lc;
+	int		   *want_fields;
 
 	st->natts = tupdesc->natts;
 	st->attmap = palloc(sizeof(int) * Max(tupdesc->natts, 1));
-	rw_map_columns(tupdesc, st->opts.relname, st->opts.spec.src_type, st->attmap);
-	rw_column_types(tupdesc, st->opts.spec.src_type, st->attmap, st->types);
+	st->ncells = rw_table_columns(tupdesc, st->opts.relname, &st->opts.spec, st->attmap);
+	st->types = rw_column_types(tupdesc, st->opts.spec.src_type, st->attmap, st->ncells);
+	want_fields = palloc0(sizeof(int) * Max(st->opts.spec.nfields, 1));
+	st->opts.spec.want_fields = want_fields;
 	foreach(lc, attnos)
 	{
 		int			attno = lfirst_int(lc);
 
 		for (int i = 0; i < tupdesc->natts; i++)
 			if (st->attmap[i] >= 0 && (attno == 0 || attno == i + 1))
-				st->opts.spec.want[st->attmap[i]] = 1;
+			{
+				if (st->attmap[i] >= RW_FIELD_COLUMN)
+					want_fields[st->attmap[i] - RW_FIELD_COLUMN] = 1;
+				else
+					st->opts.spec.want[st->attmap[i]] = 1;
+			}
 	}
-	/* a conversion error of a typed column 1 names the row's column 0 (a hash value's field) */
-	if (st->opts.spec.want[1] && st->types[1].form != RW_FORM_NATIVE)
-		st->opts.spec.want[0] = 1;
+	/*
+	 * A conversion error of a typed column 1 or field names the row's column
+	 * 0 (a hash value's field, a stream entry's id).
+	 */
+	for (int c = 1; c < st->ncells; c++)
+		if (c != RW_KEY_CELL && st->types[c].form != RW_FORM_NATIVE &&
+			(c < RW_FIELD_COLUMN ? st->opts.spec.want[c] : want_fields[c - RW_FIELD_COLUMN]))
+			st->opts.spec.want[0] = 1;
 }
 
 /*
@@ -230,7 +246,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	/* The rows of an UPDATE's or DELETE's table: their values name them to Redis. */
 	if (plan->scan.scanrelid > 0 &&
 		list_member_int(node->ss.ps.state->es_plannedstmt->resultRelations, plan->scan.scanrelid))
-		for (int c = 0; c < RW_MAX_COLUMNS; c++)
+		for (int c = 0; c < st->ncells; c++)
 			st->types[c].identity = true;
 	st->opts.spec.limit = intVal(list_nth(plan->fdw_private, RwScanPrivateLimit));
 	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
@@ -300,7 +316,7 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 		}
 		fetch_batch(st);
 	}
-	st->row = st->batch.cells + st->next_row * RW_CELLS_PER_ROW;
+	st->row = st->batch.cells + st->next_row * st->batch.cells_per_row;
 	st->next_row++;
 
 	context.callback = row_context;

@@ -19,6 +19,12 @@ def run(pg_config_path='pg_config'):
         for table, columns, src_type, src_key, _ in spec_data.EXAMPLES:
             script.append(spec_data.table_sql(table, columns, src_type, src_key))
             script.append('select * from redis.%s;' % table)
+        # beyond the spec: hashes as rows
+        for command in spec_data.USERS_COMMANDS:
+            rd.client().execute_command(*command)
+        script.append('\\echo -- beyond the spec: hashes as rows, one users:<id> hash per row')
+        script.append(spec_data.table_sql(*spec_data.USERS_TABLE))
+        script.extend(spec_data.USERS_QUERIES)
         print('-- redis-server on port %d with the spec\'s sample data; PostgreSQL on port %d\n'
               % (rd.port, pg.port), flush=True)
         subprocess.run(psql + ['-e', '-v', 'ON_ERROR_STOP=1'], input='\n'.join(script),

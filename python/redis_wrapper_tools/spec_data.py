@@ -50,6 +50,24 @@ EXAMPLES = [
      [('zset:200', ['qux', 'baz']), ('zset:100', ['foo', 'bar'])]),
 ]
 
+# Beyond the spec: hashes as rows (one hash per user, its fields typed
+# columns, its expiry a ttl), shown by `./dev demo` after the spec's examples.
+USERS_COMMANDS = [
+    ['HSET', 'users:1', 'id', '1', 'name', 'Ann', 'email', 'ann@example.com', 'signup', '2024-01-15'],
+    ['HSET', 'users:2', 'id', '2', 'name', 'Bob', 'signup', '2024-03-02'],
+    ['HSET', 'users:3', 'id', '3', 'name', 'Cy', 'email', 'cy@example.com', 'signup', '2024-06-30'],
+    ['EXPIRE', 'users:3', '86400'],
+]
+USERS_TABLE = ('users', 'key text, id integer, name text, email text, signup date, ttl interval',
+               'multi_hash', 'users:*')
+USERS_QUERIES = [
+    'select * from redis.users order by id;',
+    "select name, signup from redis.users where key = 'users:2';",
+    "insert into redis.users (key, id, name, signup, ttl) values ('users:4', 4, 'Dee', '2024-07-01', '1 hour');",
+    "update redis.users set email = 'bob@example.com' where id = 2;",
+    'select id, name, email, ttl is not null as expires from redis.users order by id;',
+]
+
 # Types whose row order Redis does not define.
 UNORDERED = {'set', 'hash', 'multi_list', 'multi_set', 'multi_hash', 'multi_zset'}
 

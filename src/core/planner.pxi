@@ -136,6 +136,15 @@ cdef bint batched(const Source *src, const bint *want) noexcept:
     return src.batch_read != NULL and expiry_of(src, want) is None
 
 
+cdef bint reads_fields(const RwScanSpec *spec) noexcept:
+    """Whether the query reads field columns."""
+    cdef int j
+    for j in range(spec.nfields if spec.want_fields != NULL else 0):
+        if spec.want_fields[j]:
+            return True
+    return False
+
+
 cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
     cdef const Source *src = &SOURCES[spec.src_type]
     cdef bint want[RW_MAX_COLUMNS]
@@ -144,6 +153,8 @@ cdef str describe_lookup(const RwScanSpec *spec, Pushdown d):
     for i in range(RW_MAX_COLUMNS):
         want[i] = spec.want[i] != 0
     read = (src.batch_read if batched(src, want) else src.read_all).decode()
+    if is_pattern(src) and reads_fields(spec):     # hashes as rows: HMGET of the fields read
+        read = "%s + HMGET" % read if want[1] else "HMGET"
     if d.op == RW_OP_PREFIX and (d.param or d.values):
         return 'SCAN MATCH "%s*"%s, then %s of each key matching "%s"' % (
             glob_escape(d.values[0]).decode('utf-8', 'backslashreplace') if not d.param else '<parameter>',
@@ -195,14 +206,15 @@ cdef double estimate(const RwScanSpec *spec, Pushdown d):
 
 
 cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, const bint *want,
-                    bint rev):
+                    bint rev, Fields fields):
     """The plan that reads a source as its registry entry says, serving the
     pushed clauses d; fetch picks one command for all of a key (RW_FETCH_ALL)
     or incremental reads.  count_only: a whole source or a range is counted
     by Redis (LLEN..., ZCOUNT, or SCAN's keys); a lookup's rows are counted as
     they come.  want: the columns read (a sorted set's scores are asked for,
     WITHSCORES, only when read; a key's expiry, length or memory likewise).
-    rev: a reversible source's rows from the highest score down."""
+    rev: a reversible source's rows from the highest score down.  fields:
+    the field columns read (multi_hash, stream), or None."""
     cdef const Source *src = &SOURCES[src_type]
     cdef Plan plan
     cdef SingleKeyPlan sp
@@ -230,6 +242,13 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
             pp = PatternPlan()
             pp.expiry = expiry_of(src, want)
             pp.batched = batched(src, want)
+            if fields is not None:
+                pp.fields = fields
+                pp.fields_only = not want[1]
+                pp.extra_due = not pp.fields_only
+                if pp.fields_only and pp.expiry is None:
+                    pp.expiry = Expiry()        # PTTL alone: whether the key exists
+                    pp.expiry.ttl_col = pp.expiry.expire_col = -1
         if lookup:
             pp.values = d.values
         pp.pattern = key
@@ -265,6 +284,7 @@ cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_o
                 (<StreamLookupPlan> st).values = d.values
             st.whole = lookup or fetch == RW_FETCH_ALL      # a lookup asks no follow-up
             st.command, st.fetch_shape = src.read_all, &rw_entries
+            st.fields = fields
             sp = st
         elif lookup:
             lp = LookupPlan()

@@ -29,9 +29,29 @@ cdef class SpecHolder:
     cdef list keep
     cdef RwQual quals[RW_MAX_QUALS]
     cdef RwValue *values
+    cdef RwValue *fields
+    cdef int *want_fields
 
     def __dealloc__(self):
         free(self.values)
+        free(self.fields)
+        free(self.want_fields)
+
+    cdef int fill_fields(self, list names) except -1:
+        """Field columns (multi_hash, stream), every one read."""
+        cdef int j
+        self.fields = <RwValue *> realloc(NULL, sizeof(RwValue) * max(len(names), 1))
+        self.want_fields = <int *> realloc(NULL, sizeof(int) * max(len(names), 1))
+        if self.fields == NULL or self.want_fields == NULL:
+            raise MemoryError()
+        for j in range(len(names)):
+            self.keep.append(names[j])
+            self.fields[j] = value_at(names[j])
+            self.want_fields[j] = 1
+        self.spec.nfields = len(names)
+        self.spec.fields = self.fields
+        self.spec.want_fields = self.want_fields
+        return 0
 
     cdef int fill(self, str url, str source, bytes key, object fetch, object quals, object want,
                   object max_value_size, int command_timeout_ms, long long limit=0,
@@ -121,7 +141,7 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
 
 def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
          max_value_size=None, int command_timeout_ms=0, bint count_only=False,
-         long long limit=0, bint count=False, bint reverse=False, dict stats=None):
+         long long limit=0, bint count=False, bint reverse=False, dict stats=None, fields=()):
     """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
     quals are those rw_plan pushed (see plan()); limit and count are the
@@ -130,7 +150,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     gets rw_scan_stats's counters at the end.  want: the columns read, by
     default those of the spec's shapes (a list's index and a sorted set's
     score are opt-in); each row has one value per entry of want, then the
-    key.  Raises CoreError."""
+    key, then one per field column of fields (names, as bytes).  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()
     cdef RwBatch batch
     cdef Scan s = Scan()
@@ -139,6 +159,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     cdef const RwCell *row
     cdef const RwSourceInfo *info
     h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count, reverse)
+    h.fill_fields(list(fields))
     info = &SOURCES[h.spec.src_type].info
     width = len(want) if want is not None else 2
     kinds = [info.columns[c].kind == RW_KIND_ITEMS if c < info.ncolumns else False
@@ -152,9 +173,11 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
                 nrows += batch.nrows
             else:
                 for r in range(batch.nrows):
-                    row = batch.cells + r * RW_CELLS_PER_ROW
+                    row = batch.cells + r * batch.cells_per_row
                     rows.append(tuple(cell_value(batch.base, &row[c], kinds[c]) for c in range(width))
-                                + (cell_value(batch.base, &row[RW_KEY_CELL], False),))
+                                + (cell_value(batch.base, &row[RW_KEY_CELL], False),)
+                                + tuple(cell_value(batch.base, &row[c], False)
+                                        for c in range(RW_FIELD_COLUMN, batch.cells_per_row)))
             if batch.done:
                 if stats is not None:
                     stats.update(s.counters.s)
@@ -310,7 +333,7 @@ cdef class Modification:
         for r in range(w.n):
             ret = None
             if self.m.returning:
-                cells = out.cells + r * RW_CELLS_PER_ROW
+                cells = out.cells + r * out.cells_per_row
                 ret = tuple(cell_value(out.base, &cells[c], self.kinds[c]) for c in range(width)) + \
                     (cell_value(out.base, &cells[RW_KEY_CELL], False),)
             result.append((w.rows[r].written, ret))

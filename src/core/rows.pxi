@@ -22,10 +22,12 @@ cdef class Rows:
     cdef bytes src_key              # the table's key, for messages about rows without their own
     cdef long long total            # rows committed since the scan (re)started
     cdef long long counted          # rows a count plan counted without building them
+    cdef int width                  # cells per row: RW_CELLS_PER_ROW + the table's fields
 
     def __cinit__(self):
         self.arena = ByteBuf()
         self.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE
+        self.width = RW_CELLS_PER_ROW
 
     def __dealloc__(self):
         free(self.cells)
@@ -34,13 +36,13 @@ cdef class Rows:
         cdef int i
         cdef RwCell *c
         if self.nrows == self.cap:
-            c = <RwCell *> realloc(self.cells, sizeof(RwCell) * RW_CELLS_PER_ROW * (self.cap * 2 + 256))
+            c = <RwCell *> realloc(self.cells, sizeof(RwCell) * self.width * (self.cap * 2 + 256))
             if c == NULL:
                 raise MemoryError()
             self.cells = c
             self.cap = self.cap * 2 + 256
-        self.cur = self.cells + self.nrows * RW_CELLS_PER_ROW
-        for i in range(RW_CELLS_PER_ROW):
+        self.cur = self.cells + self.nrows * self.width
+        for i in range(self.width):
             self.cur[i].off = -1
             self.cur[i].len = -1
         self.building = True
@@ -60,16 +62,27 @@ cdef class Rows:
         return CoreError(RW_ERR_TOO_LARGE, 'a row of Redis key "%s" is too large: over max_value_size (%d bytes)'
                          % (shown(key), self.max_value_size), hint=TOO_LARGE_HINT)
 
-    cdef inline int store_text(self, int cell, const char *p, Py_ssize_t n) except -1:
+    cdef inline char *reserve_text(self, int cell, Py_ssize_t n) except NULL:
+        """Room for a text cell of n bytes (NUL-terminated), the cell set to it."""
         cdef Py_ssize_t start = ((self.arena.size + 3) & ~3) + RW_TEXT_HEADER
         if start + n + 1 > self.arena.cap:
             self.arena.grow(start + n + 1 - self.arena.size)
-        memcpy(self.arena.data + start, p, n)
         self.arena.data[start + n] = 0
         self.arena.size = start + n + 1
         self.cur[cell].off = start
         self.cur[cell].len = n
-        return self.charge(n)
+        self.charge(n)
+        return self.arena.data + start
+
+    cdef inline int store_text(self, int cell, const char *p, Py_ssize_t n) except -1:
+        memcpy(self.reserve_text(cell, n), p, n)
+        return 0
+
+    cdef int copy_text(self, int cell, Py_ssize_t off, Py_ssize_t n) except -1:
+        """A text cell of the n bytes at off in the arena (a string of the row's items)."""
+        cdef char *to = self.reserve_text(cell, n)     # may move the arena: off first
+        memcpy(to, self.arena.data + off, n)
+        return 0
 
     cdef inline int text(self, int col, const char *p, Py_ssize_t n) except -1:
         if self.want[col]:
@@ -146,9 +159,9 @@ cdef class Rows:
         cdef Py_ssize_t shift = self.committed & ~3
         self.arena.drop_front(shift)
         if self.building:
-            memmove(self.cells, self.cur, sizeof(RwCell) * RW_CELLS_PER_ROW)
+            memmove(self.cells, self.cur, sizeof(RwCell) * self.width)
             self.cur = self.cells
-            for i in range(RW_CELLS_PER_ROW):
+            for i in range(self.width):
                 if self.cur[i].off >= shift:
                     self.cur[i].off -= shift
         self.committed -= shift

@@ -16,6 +16,7 @@ cdef class Scan:
     cdef Counters counters          # for EXPLAIN ANALYZE: all this scan did, across rescans
     cdef Plan plan
     cdef Rows rows
+    cdef Fields fields              # the field columns read, or None
     cdef bint started, delivered, delivered_rows
     cdef bytes fault
 
@@ -32,6 +33,10 @@ cdef class Scan:
             raise CoreError(RW_ERR_BAD_OPTION, "unknown source type %d" % spec.src_type)
         self.src_type = spec.src_type
         self.key = spec.key
+        if spec.nfields < 0 or (spec.nfields > 0 and not SOURCES[spec.src_type].info.field_columns):
+            raise CoreError(RW_ERR_INTERNAL, "field columns for a source without them")
+        self.rows.width = RW_CELLS_PER_ROW + spec.nfields
+        self.fields = fields_of(spec)
         self.fetch = spec.fetch if spec.fetch != RW_FETCH_DEFAULT else SOURCES[spec.src_type].default_fetch
         self.take_quals(spec)
         self.limit = max(spec.limit, 0)
@@ -68,7 +73,7 @@ cdef class Scan:
     cdef int new_plan(self) except -1:
         """A plan in its initial state (every scan and rescan starts afresh)."""
         self.plan = make_plan(self.src_type, self.key, self.fetch, self.pushdown, self.count_only,
-                              self.rows.want, self.reverse)
+                              self.rows.want, self.reverse, self.fields)
         self.plan.limit = self.limit
         self.plan.counters = self.counters
         self.plan.rows = self.rows
@@ -113,6 +118,7 @@ cdef class Scan:
         self.rows.commit()
         b.base = self.rows.arena.data
         b.cells = self.rows.cells
+        b.cells_per_row = self.rows.width
         b.nrows = 1
         self.delivered = True
         self.delivered_rows = True
@@ -132,6 +138,7 @@ cdef class Scan:
         self.conn.flush()       # the next request goes out before PostgreSQL gets the rows
         b.base = self.rows.arena.data
         b.cells = self.rows.cells
+        b.cells_per_row = self.rows.width
         b.nrows = self.rows.nrows
         b.done = self.conn.idle()
         self.delivered = True

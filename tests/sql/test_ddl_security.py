@@ -146,7 +146,7 @@ def test_alter_of_partitioned_parent_checks_foreign_partitions(db, cleanup, ddl,
     db.execute('drop table if exists redis.ddl_p cascade')
     db.execute('create table redis.ddl_p (key text, items jsonb) partition by list (key)')
     db.execute("create foreign table redis.ddl_p_a partition of redis.ddl_p for values in ('a') "
-               "server redis_server options (src_type 'multi_hash', src_key 'h:*')")
+               "server redis_server options (src_type 'multi_set', src_key 's:*')")
     with pytest.raises(error) as e:
         db.execute(ddl)
     assert '"ddl_p_a"' in str(e.value)

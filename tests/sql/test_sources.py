@@ -130,7 +130,7 @@ def test_wrong_columns_are_rejected_at_alter(db):
     with pytest.raises(psycopg.errors.FdwInvalidColumnName):
         db.execute('alter foreign table %s add column score float8' % t)
     with pytest.raises(psycopg.errors.FdwInvalidColumnName):
-        db.execute("alter foreign table %s options (set src_type 'stream')" % t)
+        db.execute("alter foreign table %s options (set src_type 'multi_set')" % t)
     with pytest.raises(psycopg.errors.FdwInvalidDataType):
         db.execute('alter foreign table %s alter column element type jsonb[]' % t)
 

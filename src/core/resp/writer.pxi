@@ -30,6 +30,7 @@ cdef enum Tag:
     T_KEY_TYPE      # TYPE of a listed key
     T_KEY_LENGTH    # LLEN, SCARD, HLEN, ZCARD, XLEN or STRLEN of a listed key
     T_KEY_MEMORY    # MEMORY USAGE of a listed key
+    T_FIELDS        # HMGET of a pattern key's field columns
 
 cdef enum:
     HEADER_MAX = 24     # room for "*<count>\r\n" of any count

@@ -117,10 +117,89 @@ cdef Expiry expiry_of(const Source *src, const bint *want):
     return e
 
 
+cdef class Fields:
+    """The field columns a scan reads (RwScanSpec.fields it wants): each one's
+    name and cell, as C arrays, so that matching a reply's field to its
+    column makes no Python object."""
+    cdef list names                 # bytes: they own what ptrs point to
+    cdef const char **ptrs
+    cdef Py_ssize_t *lens
+    cdef int *cells
+    cdef int n
+    # A stream entry's values read into its items too: where each is in them
+    # (an offset from the items cell's start, which moves with the arena; -1:
+    # not seen), copied to its cell once the items are complete.
+    cdef Py_ssize_t *at
+    cdef Py_ssize_t *at_len
+
+    def __dealloc__(self):
+        free(self.ptrs)
+        free(self.lens)
+        free(self.cells)
+        free(self.at)
+        free(self.at_len)
+
+    cdef int index_of(self, const char *p, Py_ssize_t n) noexcept:
+        """Which of the fields p is, or -1: not read."""
+        cdef int i
+        for i in range(self.n):
+            if self.lens[i] == n and memcmp(self.ptrs[i], p, n) == 0:
+                return i
+        return -1
+
+    cdef void forget(self) noexcept:
+        """A new entry's items begin (after a rescan, the last one's may not have ended)."""
+        cdef int i
+        for i in range(self.n):
+            self.at[i] = -1
+
+    cdef int copy_items(self, Rows rows, int col) except -1:
+        """The values noted in at, in the items cell col, copied to their cells."""
+        cdef int i
+        for i in range(self.n):
+            if self.at[i] >= 0:
+                rows.copy_text(self.cells[i], rows.cur[col].off + self.at[i], self.at_len[i])
+                self.at[i] = -1
+        return 0
+
+
+cdef Fields fields_of(const RwScanSpec *spec):
+    """The fields spec's query reads, or None."""
+    cdef Fields f
+    cdef int j
+    cdef bytes name
+    if spec.nfields <= 0 or spec.want_fields == NULL or spec.count_only:
+        return None
+    f = Fields()
+    f.names = []
+    for j in range(spec.nfields):
+        if spec.want_fields[j]:
+            f.names.append(spec.fields[j].p[:spec.fields[j].len])
+    if not f.names:
+        return None
+    f.ptrs = <const char **> realloc(NULL, sizeof(char *) * len(f.names))
+    f.lens = <Py_ssize_t *> realloc(NULL, sizeof(Py_ssize_t) * len(f.names))
+    f.cells = <int *> realloc(NULL, sizeof(int) * len(f.names))
+    f.at = <Py_ssize_t *> realloc(NULL, sizeof(Py_ssize_t) * len(f.names))
+    f.at_len = <Py_ssize_t *> realloc(NULL, sizeof(Py_ssize_t) * len(f.names))
+    if f.ptrs == NULL or f.lens == NULL or f.cells == NULL or f.at == NULL or f.at_len == NULL:
+        raise MemoryError()
+    for j in range(spec.nfields):
+        if spec.want_fields[j]:
+            name = f.names[f.n]
+            f.ptrs[f.n] = name
+            f.lens[f.n] = len(name)
+            f.cells[f.n] = RW_FIELD_COLUMN + j
+            f.at[f.n] = -1
+            f.n += 1
+    return f
+
+
 cdef str tag_command(int tag, bytes fetch):
     """The command a tag stands for, for messages."""
     return {T_TYPE: "TYPE", T_KEY_TYPE: "TYPE", T_PTTL: "PTTL", T_PEXPIRETIME: "PEXPIRETIME", T_TIME: "TIME",
-            T_KEY_LENGTH: "the length of", T_KEY_MEMORY: "MEMORY USAGE"}.get(tag) or fetch.decode()
+            T_KEY_LENGTH: "the length of", T_KEY_MEMORY: "MEMORY USAGE", T_FIELDS: "HMGET"}.get(tag) or \
+        fetch.decode()
 
 
 cdef class Plan(Sink):
@@ -133,13 +212,15 @@ cdef class Plan(Sink):
     cdef long long limit                # at most this many rows are wanted; 0: all
     cdef bint rev                       # a sorted set from its highest score down (ZRANGE ... REV)
     cdef Expiry expiry                  # the ttl and expire_at read, or None
+    cdef Fields fields                  # the field columns read, or None
+    cdef int extra_due                  # replies before the expiry's each row waits for
     cdef int due                        # replies the row being built still waits for
 
     cdef int row_done(self) except -1:
-        """The row's contents are in: it is whole now, or after its expiry's replies."""
-        if self.expiry is None:
+        """The row's contents are in: it is whole now, or after the replies that follow."""
+        self.due = self.extra_due + (self.expiry.replies() if self.expiry is not None else 0)
+        if self.due == 0:
             return self.rows.commit()
-        self.due = self.expiry.replies()
         return 0
 
     cdef int trailer(self) except -1:
@@ -193,6 +274,8 @@ cdef class Plan(Sink):
             return &rw_integer_or_nil
         if tag == T_TIME:
             return &rw_time
+        if tag == T_FIELDS:
+            return &rw_values
         return self.fetch_shape
 
     cdef str what(self, int tag):
@@ -442,6 +525,8 @@ cdef class StreamPlan(SingleKeyPlan):
     cdef ByteBuf first_id, last_id
     cdef long long chunk, asked, received, requested
     cdef bint whole
+    cdef bint is_name                   # fields: the next string of an entry is a field's name
+    cdef int field                      # fields: the field just named (Fields' index), or -1
 
     def __cinit__(self):
         self.first_id = ByteBuf()
@@ -496,6 +581,9 @@ cdef class StreamPlan(SingleKeyPlan):
             self.rows.begin()
         elif depth == 2:
             self.rows.items_open(1, RW_ITEMS_OBJECT)
+            self.is_name = True
+            if self.fields is not None:
+                self.fields.forget()
         return 0
 
     cdef int element(self, int depth, const char *p, Py_ssize_t n) except -1:
@@ -503,8 +591,20 @@ cdef class StreamPlan(SingleKeyPlan):
             self.rows.text(0, p, n)
             self.last_id.size = 0
             self.last_id.append(p, n)
-        else:
-            self.rows.item(p, n)
+            return 0
+        # an item's bytes go 4 bytes past the (4-aligned) end of the arena
+        cdef Py_ssize_t at = self.rows.arena.size + 4
+        self.rows.item(p, n)
+        if self.fields is None:
+            return 0
+        if self.is_name:
+            self.field = self.fields.index_of(p, n)
+        elif self.field >= 0 and self.rows.want[1]:
+            # no cell inside the items being built: the value is copied from them after
+            self.fields.at[self.field], self.fields.at_len[self.field] = at - self.rows.cur[1].off, n
+        elif self.field >= 0:
+            self.rows.store_text(self.fields.cells[self.field], p, n)
+        self.is_name = not self.is_name
         return 0
 
     cdef int on_end(self, int tag, int depth) except -1:
@@ -512,6 +612,8 @@ cdef class StreamPlan(SingleKeyPlan):
             return 0
         if depth == 2:
             self.rows.items_close()
+            if self.fields is not None:
+                self.fields.copy_items(self.rows, 1)
         elif depth == 1:
             self.rows.commit()
         return 0
@@ -585,7 +687,10 @@ cdef class PatternPlan(Plan):
     or a narrower one (a pushed LIKE prefix) whose keys must also match the
     table's (filter).  With values, the given keys are read instead of a SCAN's
     (a pushed key = / IN).  batched (multi_string without expiry): the keys
-    of each SCAN reply go in one MGET, a row for each value not nil.
+    of each SCAN reply go in one MGET, a row for each value not nil.  With
+    fields (multi_hash), each key's HMGET of them follows its HGETALL; or,
+    with fields_only (items not read), replaces it, and the key's PTTL says
+    whether it exists (HMGET answers nils for a missing key).
 
     Keys that vanish or change type between SCAN and fetch are skipped."""
     cdef bytes pattern, filter
@@ -602,6 +707,8 @@ cdef class PatternPlan(Plan):
     cdef object batch_sizes             # batched: the keys of each MGET unanswered
     cdef int last_tag                   # the tag of each key's last reply
     cdef bint in_row
+    cdef bint fields_only               # HMGET alone reads each key
+    cdef Py_ssize_t field_at            # the HMGET answer due next
 
     def __cinit__(self):
         self.cursor = ByteBuf()
@@ -611,8 +718,8 @@ cdef class PatternPlan(Plan):
 
     cdef int start(self) except -1:
         cdef bytes v
-        self.last_tag = T_KEY_FETCH if self.expiry is None else \
-            T_PTTL if self.expiry.expire_col < 0 else T_PEXPIRETIME
+        self.last_tag = T_PEXPIRETIME if self.expiry is not None and self.expiry.expire_col >= 0 else \
+            T_PTTL if self.expiry is not None else T_FIELDS if self.fields is not None else T_KEY_FETCH
         if self.expiry is not None:
             self.expiry.start(self.target)
         if self.values is None:
@@ -646,7 +753,10 @@ cdef class PatternPlan(Plan):
         self.counters.s.keys += 1
         self.keys.push(p, n)
         if not self.batched:
-            self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
+            if not self.fields_only:
+                self.read_whole(T_KEY_FETCH, self.command, self.ranged, p, n)
+            if self.fields is not None:
+                self.read_fields(p, n)
             if self.expiry is not None:
                 self.expiry.queue(self.target, p, n)
             return 0
@@ -659,6 +769,15 @@ cdef class PatternPlan(Plan):
         if self.batch_keys == LOOKUP_BATCH:
             self.end_batch()
         return 0
+
+    cdef int read_fields(self, const char *p, Py_ssize_t n) except -1:
+        cdef CommandWriter w = self.target.command(T_FIELDS)
+        cdef bytes f
+        w.arg(b"HMGET")
+        w.arg_span(p, n)
+        for f in self.fields.names:
+            w.arg(f)
+        return w.end()
 
     cdef int end_batch(self) except -1:
         """The MGET being written is complete (no other command may go out meanwhile)."""
@@ -687,6 +806,13 @@ cdef class PatternPlan(Plan):
         return self.rows.key(k, n)
 
     cdef int on_array(self, int tag, int depth, Py_ssize_t count) except -1:
+        if tag == T_FIELDS:
+            if count != self.fields.n:
+                raise self.target.unexpected("%d values for %d fields" % (count, self.fields.n))
+            self.field_at = 0
+            if self.fields_only:
+                self.begin_key_row()
+            return 0
         if tag != T_KEY_FETCH or depth != 0:
             return 0
         if self.batched:
@@ -710,7 +836,11 @@ cdef class PatternPlan(Plan):
                 # Next SCAN now, ahead of this reply's keys: Redis works on it
                 # while we fetch and parse their contents.
                 self.scan()
-        elif tag != T_KEY_FETCH:
+        elif tag == T_FIELDS and kind != REDIS_REPLY_ERROR:
+            if self.rows.building:
+                self.rows.store_text(self.fields.cells[self.field_at], p, n)
+            self.field_at += 1
+        elif tag != T_KEY_FETCH and tag != T_FIELDS:
             return self.expiry_string(tag, depth, kind, p, n)
         elif kind == REDIS_REPLY_ERROR:
             # The key changed type after SCAN saw it: skip it.  Any other
@@ -734,6 +864,8 @@ cdef class PatternPlan(Plan):
     cdef int on_nil(self, int tag, int depth) except -1:
         if self.batched and tag == T_KEY_FETCH:
             self.keys.pop()             # no such string key now
+        elif tag == T_FIELDS:
+            self.field_at += 1          # the hash lacks the field: NULL
         return 0
 
     cdef int on_int(self, int tag, int depth, long long v) except -1:
@@ -744,6 +876,10 @@ cdef class PatternPlan(Plan):
             self.rows.items_close()
             self.row_done()
             self.in_row = False
+        elif tag == T_FIELDS and self.fields_only:
+            self.row_done()
+        elif tag == T_FIELDS:
+            self.trailer()
         elif tag == T_SCAN and depth == 1:
             self.end_batch()            # this reply's keys
         return 0

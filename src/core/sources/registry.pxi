@@ -75,7 +75,7 @@ cdef tuple KEY_LISTING = ((b"key", RW_KIND_TEXT), (b"type", RW_KIND_TEXT)) + EXP
 
 def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read_scan=None, pairs=False,
           lookup=None, lookup_flags=False, fetch=None, count=None, order=ORDER_NONE, range_count=None,
-          scalar=False, batch_read=None):
+          scalar=False, batch_read=None, fields=False):
     """One source type: its name and columns; the Redis type it reads; the
     command returning a whole key (ranged: it takes 0 -1) and its incremental
     twin; whether replies alternate field and value; the command looking up
@@ -84,9 +84,10 @@ def entry(name, columns, redis_type, read_all, reader, write, ranged=False, read
     whole key's rows; for READ_RANGE, what column 1 is (order) and the
     command counting a range of it.  write: how rows are written (a pattern
     table's keys each as its type's: *_WRITES).  scalar: read_all answers
-    one string; batch_read reads many such keys in one command."""
+    one string; batch_read reads many such keys in one command.  fields: a
+    table's other columns are fields of each row (RW_FIELD_COLUMN)."""
     return (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-            reader, fetch, count, order, range_count, write, scalar, batch_read)
+            reader, fetch, count, order, range_count, write, scalar, batch_read, fields)
 
 
 # (mode, insert, remove, probe, the probe's reply Tag) for each Redis type written.
@@ -109,13 +110,14 @@ cdef tuple SOURCE_TABLE = (
     entry(b"zset", ELEMENT_SCORE, b"zset", b"ZRANGE", READ_RANGE, ZSET_WRITES, ranged=True, lookup=b"ZMSCORE",
           fetch=RW_FETCH_SCAN, count=b"ZCARD", order=ORDER_SCORE, range_count=b"ZCOUNT"),
     entry(b"stream", ((b"id", RW_KIND_TEXT), (b"items", RW_KIND_ITEMS)), b"stream", b"XRANGE", READ_STREAM,
-          STREAM_WRITES, pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN"),
+          STREAM_WRITES, pairs=True, lookup=b"XRANGE", fetch=RW_FETCH_SCAN, count=b"XLEN", fields=True),
     # A pattern's keys are looked up by reading each named key whole.
     entry(b"multi_list", KEY_ITEMS, b"list", b"LRANGE", READ_PATTERN, LIST_WRITES, ranged=True,
           lookup=b"LRANGE"),
     entry(b"multi_set", KEY_ITEMS, b"set", b"SMEMBERS", READ_PATTERN, SET_WRITES, lookup=b"SMEMBERS"),
+    # Hashes as rows: field columns are read by HMGET, beside or instead of HGETALL.
     entry(b"multi_hash", KEY_ITEMS, b"hash", b"HGETALL", READ_PATTERN, HASH_WRITES, pairs=True,
-          lookup=b"HGETALL"),
+          lookup=b"HGETALL", fields=True),
     entry(b"multi_zset", KEY_ITEMS, b"zset", b"ZRANGE", READ_PATTERN, ZSET_WRITES, ranged=True,
           lookup=b"ZRANGE"),
     # EXISTS counts the key (a string, TYPE says first): 0 or 1 row.
@@ -138,7 +140,7 @@ cdef int load_sources() except -1:
     assert len(SOURCE_TABLE) == N_SOURCES
     for i in range(N_SOURCES):
         (name, columns, redis_type, read_all, ranged, read_scan, pairs, lookup, lookup_flags,
-         reader, fetch, count, order, range_count, write, scalar, batch_read) = SOURCE_TABLE[i]
+         reader, fetch, count, order, range_count, write, scalar, batch_read, fields) = SOURCE_TABLE[i]
         s = &SOURCES[i]
         s.info.name = name
         assert len(columns) <= RW_MAX_COLUMNS
@@ -181,6 +183,7 @@ cdef int load_sources() except -1:
         s.info.sized = count is not None
         # replies of field/value pairs: items (multi_hash, stream) are objects
         s.info.object_items = pairs
+        s.info.field_columns = fields
         s.range_count = NULL
         if range_count is not None:
             s.range_count = range_count

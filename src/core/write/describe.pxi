@@ -12,6 +12,8 @@ cdef str describe_writes(const RwScanSpec *spec, const RwModifySpec *m):
     per_key = src.reader == READ_PATTERN
     mode = src.write_mode
     expiry = "PEXPIRE/PEXPIREAT/PERSIST"
+    fields = "HSET/HDEL"            # hashes as rows: the fields an UPDATE assigns
+    sets_fields = m.set_fields != NULL and any([m.set_fields[i] for i in range(spec.nfields)])
     sets_expiry = src.ttl_col >= 0 and m.set_mask >> src.ttl_col & 3
     if per_key:
         target = "keys matching %s" % key
@@ -21,7 +23,8 @@ cdef str describe_writes(const RwScanSpec *spec, const RwModifySpec *m):
         else:
             replace = "DEL + %s" % insert
         commands = {RW_WRITE_INSERT: insert,
-                    RW_WRITE_UPDATE: replace if m.set_mask & 2 else "RENAME" if m.set_mask & 1 else expiry,
+                    RW_WRITE_UPDATE: replace if m.set_mask & 2 else "RENAME" if m.set_mask & 1 else
+                    fields if sets_fields else expiry,
                     RW_WRITE_DELETE: "DEL",
                     RW_WRITE_TRUNCATE: "SCAN MATCH TYPE %s + DEL" % src.redis_type.decode()}[m.op]
     elif mode == WRITE_VALUE:
@@ -47,6 +50,8 @@ cdef str describe_writes(const RwScanSpec *spec, const RwModifySpec *m):
             probe = "LINDEX or LPOS"
         elif mode == WRITE_ENTRIES:
             probe = "XINFO STREAM" if m.op == RW_WRITE_INSERT else "XRANGE"
+    if m.op == RW_WRITE_UPDATE and sets_fields and commands != fields:
+        commands += " + " + fields
     if m.op == RW_WRITE_UPDATE and sets_expiry and commands != expiry:
         commands += " + " + expiry
     text = "%s %s" % (commands, target)

@@ -36,6 +36,8 @@ cdef class Modify:
     cdef Exchange reading           # a row's read in flight
     cdef StreamIds ids
     cdef Pending pending            # statement mode
+    cdef list field_names           # the table's field columns' fields (RwScanSpec.fields)
+    cdef list set_fields            # UPDATE: whether each is assigned
 
     cdef int open(self, const RwScanSpec *spec, const RwModifySpec *m) except -1:
         cdef int i
@@ -52,11 +54,16 @@ cdef class Modify:
         self.type_name, self.insert_cmd, self.remove_cmd = self.src.redis_type, self.src.insert, self.src.remove
         self.default_ttl_ms = max(spec.default_ttl_ms, 0)
         refuse_unsupported(self.src, m)
+        if spec.nfields < 0 or (spec.nfields > 0 and not self.src.info.field_columns):
+            raise CoreError(RW_ERR_INTERNAL, "field columns for a source without them")
+        self.field_names = [spec.fields[i].p[:spec.fields[i].len] for i in range(spec.nfields)]
+        self.set_fields = [m.set_fields != NULL and m.set_fields[i] != 0 for i in range(spec.nfields)]
         self.ep = Endpoint()
         self.ep.from_spec(spec)
         self.w = Writes()
         self.seen, self.added = set(), set()
         self.out = Rows()
+        self.out.width = RW_CELLS_PER_ROW + spec.nfields
         for i in range(RW_MAX_COLUMNS):
             self.out.want[i] = True
         # Modifies close only at the statement's end: what they hold is fixed meanwhile.
@@ -91,6 +98,7 @@ cdef class Modify:
         if out != NULL:
             out.base = self.out.arena.data
             out.cells = self.out.cells
+            out.cells_per_row = self.out.width
             out.nrows = self.out.nrows
             out.done = 1
         return 0
@@ -214,6 +222,50 @@ cdef class Modify:
             for a in items:
                 self.w.add(self.insert_cmd, k, a, len(a))
         return 0
+
+    # -- field columns ------------------------------------------------------
+    cdef list field_pairs(self, RwWriteRow *r):
+        """INSERT: the fields given (not NULL), name then value, for HSET or XADD."""
+        cdef list out = []
+        cdef Py_ssize_t j
+        for j in range(len(self.field_names)):
+            if r.field_after[j].p != NULL:
+                out += [self.field_names[j], value_of(&r.field_after[j])]
+        return out
+
+    cdef int check_fields(self, bytes k, RwWriteRow *r) except -1:
+        """Hashes as rows: each field of key k must hold what the row read (HMGET)."""
+        cdef Py_ssize_t j
+        for j in range(len(self.field_names)):
+            self.w.probe(self.src, k, self.field_names[j], value_of(&r.field_before[j]), True)
+        return 0
+
+    cdef int set_fields_of(self, bytes k, RwWriteRow *r) except -1:
+        """UPDATE: the assigned fields of key k set (HSET), or deleted where NULL (HDEL)."""
+        cdef Py_ssize_t j
+        cdef bytes f
+        for j in range(len(self.field_names)):
+            if self.set_fields[j]:
+                f = self.field_names[j]
+                if r.field_after[j].p == NULL:
+                    self.w.add(self.remove_cmd, k, f, len(f))
+                else:
+                    self.w.add_pair(self.insert_cmd, k, None, f, len(f), r.field_after[j].p, r.field_after[j].len)
+        return 0
+
+    cdef int out_fields(self, RwWriteRow *r, bint after) except -1:
+        """RETURNING's field cells: after (INSERT's row, UPDATE's assigned fields) or as read."""
+        cdef Py_ssize_t j
+        if not self.returning:
+            return 0
+        for j in range(len(self.field_names)):
+            out_value(self.out, RW_FIELD_COLUMN + j, &r.field_after[j] if after and (
+                self.op == RW_WRITE_INSERT or self.set_fields[j]) else &r.field_before[j], False)
+        return 0
+
+    cdef object no_fields(self, bytes k):
+        return CoreError(RW_ERR_NOT_NULL, 'a row of Redis key "%s" has nothing to write: its items and '
+                         'every field column are null' % shown(k), detail="Redis holds no empty hashes or entries.")
 
     cdef int items_kind(self):
         return RW_ITEMS_OBJECT if self.src.pairs else RW_ITEMS_ARRAY
@@ -361,10 +413,11 @@ cdef class Modify:
     cdef int insert_entry(self, RwWriteRow *r) except -1:
         """stream: XADD key id field value ..., the id chosen here when it is *."""
         cdef bytes given = value_of(&r.after[0]), new_id
-        cdef list fields
-        if r.after[1].p == NULL:
-            raise not_null(self.column(1), self.key)
-        fields = items_of(&r.after[1], RW_ITEMS_OBJECT, self.key, False)
+        cdef list fields = self.field_pairs(r) if self.field_names else []
+        if r.after[1].p == NULL and not fields:
+            raise self.no_fields(self.key) if self.field_names else not_null(self.column(1), self.key)
+        if r.after[1].p != NULL:
+            fields = items_of(&r.after[1], RW_ITEMS_OBJECT, self.key, False) + fields
         if self.ids is None:
             self.ids = StreamIds()
             self.ids.key = self.key
@@ -381,6 +434,7 @@ cdef class Modify:
         self.out_text(0, new_id)
         if self.returning:
             out_value(self.out, 1, &r.after[1], True)
+        self.out_fields(r, True)
         return 1
 
     cdef int insert_key(self, RwWriteRow *r) except -1:
@@ -388,13 +442,16 @@ cdef class Modify:
         multi_string: a new key holding the value (SET, as SET NX would)."""
         cdef int vc = 0 if self.mode == WRITE_VALUE and not self.per_key else 1
         cdef bytes k = self.required(&r.after[0], 0, self.key) if self.per_key else self.key
-        cdef list items
-        if r.after[vc].p == NULL:
-            raise not_null(self.column(vc), k)
+        cdef list items, fields = self.field_pairs(r) if self.field_names else []
+        if r.after[vc].p == NULL and not fields:
+            raise self.no_fields(k) if self.field_names else not_null(self.column(vc), k)
         if self.per_key:
             self.in_pattern(k)
         if self.mode == WRITE_VALUE:
             items = [value_of(&r.after[vc])]
+        elif r.after[vc].p == NULL:
+            items = fields              # hashes as rows: the fields alone
+            fields = []
         else:
             items = items_of(&r.after[1], self.items_kind(), k,
                              self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
@@ -411,13 +468,14 @@ cdef class Modify:
             self.touch()
         self.w.check(value_check(T_INT, [b"EXISTS", k], None, "the key's existence",
                                  RW_ERR_CONFLICT if self.skip else RW_ERR_UNIQUE))
-        self.put_items(k, items)
+        self.put_items(k, items + fields)
         if self.returning:
             if self.per_key:
                 self.out.store_text(RW_KEY_CELL, k, len(k))
             out_value(self.out, vc, &r.after[vc], self.src.info.columns[vc].kind == RW_KIND_ITEMS)
             if self.per_key:
                 out_value(self.out, 0, &r.after[0], False)
+        self.out_fields(r, True)
         self.expire(k, r, True)
         return 1
 
@@ -543,6 +601,8 @@ cdef class Modify:
             items = [value_of(&r.after[1])] if self.mode == WRITE_VALUE else \
                 items_of(&r.after[1], self.items_kind(), new, self.mode == WRITE_MEMBERS or self.mode == WRITE_SCORED)
         self.check_contents(k, &r.before[1])
+        if self.field_names:
+            self.check_fields(k, r)
         if new != k:
             if self.unique(new):
                 raise duplicate_key(new)
@@ -556,21 +616,27 @@ cdef class Modify:
             self.w.single([b"RENAME", k, new])      # the value and the expiry move with it
         if items is not None and self.mode == WRITE_VALUE:
             self.w.single([b"SET", new, items[0], b"KEEPTTL"])
+        if self.field_names:
+            self.set_fields_of(new, r)
         if self.returning:
             self.out.store_text(RW_KEY_CELL, new, len(new))
             v0 = value_at(new)
             self.out_row(&v0, &r.after[1] if items is not None else &r.before[1])
+        self.out_fields(r, True)
         self.expire(new, r, False)
         return 1
 
     cdef int delete_key(self, RwWriteRow *r) except -1:
         cdef bytes k = self.required(&r.before[0], 0, self.key)
         self.check_contents(k, &r.before[1])
+        if self.field_names:
+            self.check_fields(k, r)
         self.w.merged(b"DEL", None, None, 1)
         self.w.cmds.arg(k)
         if self.returning:
             self.out.store_text(RW_KEY_CELL, k, len(k))
             self.out_row(&r.before[0], &r.before[1])
+        self.out_fields(r, False)
         return 1
 
     cdef int truncate(self) except -1:
