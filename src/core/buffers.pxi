@@ -93,6 +93,9 @@ cdef class SliceQueue:
         self.tail -= self.head
         self.head = 0
 
+    cdef inline bint empty(self) noexcept:
+        return self.head == self.tail
+
     cdef inline const char *front(self, Py_ssize_t *n) noexcept:
         n[0] = self.spans[2 * self.head + 1]
         return self.bytes.data + self.spans[2 * self.head]

@@ -224,9 +224,9 @@ def test_hostile_mget(fake, reply, words):
 def test_hostile_key_listing_replies(fake):
     base = {c('SCAN 0 MATCH k:* COUNT 1000'): [b'0', [b'k:1']], c('TYPE k:1'): status(b'list'), c('LLEN k:1'): 2,
             c('MEMORY USAGE k:1'): 10}
-    for script, kind, words in [({c('LLEN k:1'): -1}, 'PROTOCOL', ['negative']),
+    for script, kind, words in [({c('LLEN k:1'): -1}, 'PROTOCOL', ['negative', '"k:1"']),
                                 ({c('TYPE k:1'): b'list'}, 'PROTOCOL', ['TYPE "k:1"', 'a string']),
-                                ({c('MEMORY USAGE k:1'): b'10'}, 'PROTOCOL', ['MEMORY USAGE']),
+                                ({c('MEMORY USAGE k:1'): b'10'}, 'PROTOCOL', ['MEMORY USAGE "k:1"']),
                                 ({c('MEMORY USAGE k:1'): error(b'NOPERM x')}, 'AUTH', ['NOPERM'])]:
         server = fake({**base, **script})
         failure(server, 'keys', b'k:*', kind, *words, want=(True, True, False, False, True, True))

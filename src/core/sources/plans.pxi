@@ -794,6 +794,8 @@ cdef class PatternPlan(Plan):
             return 'SCAN "%s"' % shown(self.pattern)
         if tag == T_TIME:
             return "TIME"
+        if self.keys.empty():           # (a reply nothing waits for: the reader refuses it)
+            return tag_command(tag, self.command)
         k = self.keys.front(&n)
         return '%s "%s"' % (tag_command(tag, self.command), shown(k[:n]))
 
@@ -913,10 +915,17 @@ cdef class KeyListPlan(PatternPlan):
     cdef bint memory
     cdef int trailing                   # replies after TYPE (or after the length) per key
     cdef SliceQueue typed, types        # by_type: keys (and types) whose commands are out
+    cdef bytes row_key                  # the key whose replies after TYPE are being read
 
     def __cinit__(self):
         self.typed = SliceQueue()
         self.types = SliceQueue()
+
+    cdef str what(self, int tag):
+        # After its TYPE, a key is no longer first in keys: its row says which it is.
+        if tag in (T_KEY_LENGTH, T_KEY_MEMORY, T_PTTL, T_PEXPIRETIME) and self.row_key is not None:
+            return '%s "%s"' % (tag_command(tag, self.command), shown(self.row_key))
+        return PatternPlan.what(self, tag)
 
     cdef int fetch(self, const char *p, Py_ssize_t n) except -1:
         cdef CommandWriter w = self.target.command(T_KEY_TYPE)
@@ -948,6 +957,7 @@ cdef class KeyListPlan(PatternPlan):
         return 0
 
     cdef int begin_row(self, const char *k, Py_ssize_t kn, const char *t, Py_ssize_t tn, int due) except -1:
+        self.row_key = k[:kn]
         self.rows.begin()
         self.rows.key(k, kn)
         self.rows.text(TYPE_COL, t, tn)
