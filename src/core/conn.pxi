@@ -31,6 +31,7 @@ cdef class Connection(Target):
     cdef tuple identity             # what it was dialled with
     cdef bint reused                # handed out from the pool
     cdef bint dialling
+    cdef bint real_dialled          # password_required: past the probe's own connection
     cdef int attempts               # retries so far
     cdef long long retry_at
     cdef long long deadline         # of connecting, handshake included
@@ -130,8 +131,23 @@ cdef class Connection(Target):
         self.reader.sink = self.session
         while not self.idle():
             self.receive(self.deadline)
+        if self.session.probing():
+            raise CoreError(RW_ERR_INTERNAL, "the password probe got no answer")
+        if self.session.must_prove and not self.real_dialled:
+            # That was the probe's connection: now the real one.
+            self.reopen()
+            self.real_dialled = True
+            return self.attempt()
         self.state = CS_READY
         return 0
+
+    cdef void reopen(self) noexcept:
+        """Back to dialling: a fresh socket, reader and output."""
+        self.transport.close()
+        self.reader = Reader()
+        self.out.size = 0
+        self.out_pos = 0
+        self.state = CS_OPENING
 
     cdef bint retry_later(self, object e) except -1:
         """Schedule another attempt after e, or give up (and say how often we tried)."""

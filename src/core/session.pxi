@@ -28,6 +28,11 @@ cdef class Session(Sink):
     cdef Url url
     cdef bytes user, password       # None when not set
     cdef bint must_prove            # password_required: the password must matter
+    cdef bint proven                # it does: the probe was refused
+
+    cdef bint probing(self) noexcept:
+        """The connection is the probe's: the real one is dialled next."""
+        return self.must_prove and not self.proven
 
     cdef int queue(self, Target target) except -1:
         """Queue AUTH [user] password when a password is set, and SELECT db.
@@ -36,14 +41,16 @@ cdef class Session(Sink):
         password for a user with nopass (the default user of a Redis without
         requirepass).  Where the password must matter (postgres_fdw checks
         PQconnectionUsedPassword), AUTH with a random wrong password goes
-        first, in the same round trip, and must be refused."""
+        first, alone on a connection of its own, and must be refused.  (Not on
+        the real connection: Redis 8 and Valkey 8 never answer a second failed
+        AUTH on a connection, so a wrong real password would hang there.)"""
         cdef CommandWriter w
-        if self.must_prove:
+        if self.probing():
             w = target.command(T_AUTH_PROBE)
             w.arg(b"AUTH")
             w.arg(self.user if self.user is not None else b"default")
             w.arg(os.urandom(16).hex().encode())
-            w.end()
+            return w.end()
         if self.password is not None:
             w = target.command(T_AUTH)
             w.arg(b"AUTH")
@@ -68,7 +75,8 @@ cdef class Session(Sink):
     cdef int on_string(self, int tag, int depth, int kind, const char *p, Py_ssize_t n) except -1:
         if tag == T_AUTH_PROBE:
             if kind == REDIS_REPLY_ERROR:
-                return 0                # refused, as it must be
+                self.proven = True      # refused, as it must be
+                return 0
             who = ('user "%s"' % shown(self.user)) if self.user is not None else 'the default user'
             raise CoreError(RW_ERR_PRIVILEGE, "password is required",
                             detail="Redis at %s accepts any password for %s (nopass), so no password is checked."

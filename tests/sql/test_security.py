@@ -76,6 +76,24 @@ def test_a_non_superuser_must_send_a_password(db, roles, own_redis):
     assert rows(db, 'select * from redis.nopw') == [('open',)]
 
 
+def test_a_non_superusers_wrong_password_is_refused_at_once(db, roles, own_redis):
+    """The password probe (a random password that must be refused) goes on a
+    connection of its own: Redis 8 and Valkey 8 never answer a second failed
+    AUTH on one connection, so a wrong real password behind the probe hung
+    until connect_timeout (the matrix's debian13 targets)."""
+    own_redis.client().rpush('l', 'x')
+    own_redis.client().config_set('requirepass', 'right')
+    db.execute('set role rw_a')
+    create_server(db, 's_badpw', own_redis.url, connect_timeout='3s')
+    db.execute("create user mapping for rw_a server s_badpw options (password 'not-it')")
+    list_table(db, 'badpw', 's_badpw')
+    with pytest.raises(psycopg.errors.InvalidAuthorizationSpecification) as e:
+        db.execute('select * from redis.badpw')
+    assert 'not-it' not in str(e.value)
+    db.execute("alter user mapping for rw_a server s_badpw options (set password 'right')")
+    assert rows(db, 'select * from redis.badpw') == [('x',)]
+
+
 def test_unix_sockets_are_for_superusers_unless_waived(db, roles, own_redis):
     own_redis.client().rpush('l', 'local')
     db.execute('set role rw_a')
