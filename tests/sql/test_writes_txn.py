@@ -709,6 +709,14 @@ class Proxy:
                 up.sendall(data)
                 continue
             up.sendall(data[:start])
+            if action not in ('drop', 'cut'):
+                if start > 0:
+                    # The commands before it (a WATCH pipelined with it) must be
+                    # processed before the change: give Redis a moment.
+                    time.sleep(0.2)
+                action()
+            # Before the client can have its answer (the test looks at once).
+            self.fired.set()
             if action == 'drop':
                 mute.set()
                 client.close()
@@ -718,13 +726,7 @@ class Proxy:
                 up.sendall(data[start:])
                 client.close()
             else:
-                if start > 0:
-                    # The commands before it (a WATCH pipelined with it) must be
-                    # processed before the change: give Redis a moment.
-                    time.sleep(0.2)
-                action()
                 up.sendall(data[start:])
-            self.fired.set()
             if action in ('drop', 'cut'):
                 return
 
