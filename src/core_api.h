@@ -377,7 +377,25 @@ typedef struct RwKeyGroup
 								 * (multi_<type> for a pattern, <type> for a key),
 								 * or -1: no source type reads this Redis type */
 	int64_t		nkeys;			/* keys of the sample in the group */
+	/* with fields asked for, a group of hashes: the fields of its hashes
+	 * sampled, first seen first, each with what all its values read as */
+	int			nfields;
+	const char *const *fields;	/* NUL-terminated; field_lens[i] bytes (NULs possible) */
+	const int64_t *field_lens;
+	const int  *field_guesses;	/* RwValueGuess */
 } RwKeyGroup;
+
+/* What every sampled value of a field reads as (the most specific that fits all). */
+typedef enum RwValueGuess
+{
+	RW_GUESS_TEXT = 0,
+	RW_GUESS_INTEGER,			/* decimal digits, a sign, at most 18 of them */
+	RW_GUESS_NUMBER,			/* a decimal number, a fraction or an exponent */
+	RW_GUESS_BOOLEAN,			/* true, false, t, f (any case) */
+	RW_GUESS_DATE,				/* YYYY-MM-DD */
+	RW_GUESS_TIMESTAMP			/* YYYY-MM-DD hh:mm[:ss[.f]], a T or a space between,
+								 * an optional Z or UTC offset */
+} RwValueGuess;
 
 typedef struct RwKeyspace
 {
@@ -388,10 +406,11 @@ typedef struct RwKeyspace
 
 /*
  * A sampler of at most sample keys matching pattern, connecting as spec says
- * (its src_type, key, columns and clauses are not used).  No I/O here.
+ * (its src_type, key, columns and clauses are not used), and with_fields,
+ * of the fields of a few hashes of each group of hashes.  No I/O here.
  */
 extern int	rw_sample_open(const RwScanSpec *spec, const char *pattern, int64_t sample,
-						   void **sampler, RwError *err);
+						   int with_fields, void **sampler, RwError *err);
 /*
  * Sample and group: out's strings and groups stay valid until
  * rw_sample_close.  RW_INTERRUPTED: call again.

@@ -170,6 +170,17 @@ cdef extern from "core_api.h":
         const char *redis_type
         int src_type
         int64_t nkeys
+        int nfields
+        const char *const *fields
+        const int64_t *field_lens
+        const int *field_guesses
+    ctypedef enum RwValueGuess:
+        RW_GUESS_TEXT
+        RW_GUESS_INTEGER
+        RW_GUESS_NUMBER
+        RW_GUESS_BOOLEAN
+        RW_GUESS_DATE
+        RW_GUESS_TIMESTAMP
     ctypedef struct RwKeyspace:
         int64_t nkeys
         int64_t ngroups

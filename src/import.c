@@ -50,13 +50,14 @@ import_context(void *arg)
 			   stmt->remote_schema, stmt->server_name);
 }
 
-/* The IMPORT's options: returns sample. */
+/* The IMPORT's options: returns sample; *rows: shape 'rows'. */
 static int
-import_options(List *options)
+import_options(List *options, bool *rows)
 {
 	int			sample = DEFAULT_SAMPLE;
 	ListCell   *lc;
 
+	*rows = false;
 	foreach(lc, options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
@@ -67,16 +68,12 @@ import_options(List *options)
 		{
 			const char *shape = defGetString(def);
 
-			if (strcmp(shape, "rows") == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("option \"shape\" 'rows' (hashes as rows) is not yet supported"),
-						 errhint("Use shape 'spec': a group of hashes becomes a multi_hash table (key text, items jsonb).")));
-			if (strcmp(shape, "spec") != 0)
+			*rows = strcmp(shape, "rows") == 0;
+			if (!*rows && strcmp(shape, "spec") != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"shape\": \"%s\"", shape),
-						 errhint("Valid values are: spec")));
+						 errhint("Valid values are: spec, rows")));
 		}
 		else
 			ereport(ERROR,
@@ -212,6 +209,56 @@ skipped(const RwKeyGroup *g, const char *why)
 		ereport(NOTICE, (errmsg("skipped Redis key \"%s\": %s", shown, why)));
 }
 
+/* The type a field's sampled values read as (RwValueGuess), by name. */
+static const char *
+guessed_type(int guess)
+{
+	switch (guess)
+	{
+		case RW_GUESS_INTEGER:
+			return "bigint";
+		case RW_GUESS_NUMBER:
+			return "numeric";
+		case RW_GUESS_BOOLEAN:
+			return "boolean";
+		case RW_GUESS_DATE:
+			return "date";
+		case RW_GUESS_TIMESTAMP:
+			return "timestamp with time zone";
+		default:
+			return "text";
+	}
+}
+
+/*
+ * shape 'rows': a column per field of the group's hashes, after key.  A field
+ * that cannot be a column of that name (not valid text, too long, or named as
+ * one of the source's own columns) is left out, with a NOTICE.
+ */
+static void
+field_columns(StringInfo buf, const RwKeyGroup *g, const RwSourceInfo *source)
+{
+	for (int f = 0; f < g->nfields; f++)
+	{
+		const char *field = g->fields[f];
+		int			len = (int) g->field_lens[f];
+		bool		ours = false;
+
+		for (int c = 0; c < source->ncolumns; c++)
+			ours |= strcmp(source->columns[c].name, field) == 0;
+		if (ours || len == 0 || len >= NAMEDATALEN || strlen(field) != len ||
+			!pg_verify_mbstr(GetDatabaseEncoding(), field, len, true))
+			ereport(NOTICE,
+					(errmsg("field \"%s\" of the Redis hashes matching \"%s\" is not made a column",
+							rw_shown(field, len, RW_SHOWN_KEY_MAX), rw_shown(g->src_key, g->src_key_len, RW_SHOWN_KEY_MAX)),
+					 errdetail("%s", ours ? "The table has a column of that name already." :
+							   "Its name is not a valid column name here."),
+					 errhint("Read it through an items jsonb column, or a column with option field.")));
+		else
+			appendStringInfo(buf, ", %s %s", quote_identifier(field), guessed_type(g->field_guesses[f]));
+	}
+}
+
 static char *
 create_table(const RwKeyGroup *g, const char *name, const char *servername)
 {
@@ -220,11 +267,19 @@ create_table(const RwKeyGroup *g, const char *name, const char *servername)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (", quote_identifier(name));
-	/* the spec's shape: opt-in columns (index, score, ttl...) are the user's to add */
-	for (int c = 0, n = 0; c < source->ncolumns; c++)
-		if (!source->columns[c].opt_in)
-			appendStringInfo(&buf, "%s%s %s", n++ ? ", " : "", quote_identifier(source->columns[c].name),
-							 format_type_be(rw_kind_type(source->columns[c].kind)));
+	if (g->nfields > 0)
+	{
+		/* hashes as rows: the key, then a column per field */
+		appendStringInfo(&buf, "%s %s", quote_identifier(source->columns[0].name),
+						 format_type_be(rw_kind_type(source->columns[0].kind)));
+		field_columns(&buf, g, source);
+	}
+	else
+		/* the spec's shape: opt-in columns (index, score, ttl...) are the user's to add */
+		for (int c = 0, n = 0; c < source->ncolumns; c++)
+			if (!source->columns[c].opt_in)
+				appendStringInfo(&buf, "%s%s %s", n++ ? ", " : "", quote_identifier(source->columns[c].name),
+								 format_type_be(rw_kind_type(source->columns[c].kind)));
 	appendStringInfo(&buf, ") SERVER %s OPTIONS (src_type %s, src_key %s)",
 					 quote_identifier(servername), quote_literal_cstr(source->name),
 					 quote_literal_cstr(g->src_key));
@@ -234,7 +289,8 @@ create_table(const RwKeyGroup *g, const char *name, const char *servername)
 List *
 redisImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
-	int			sample = import_options(stmt->options);
+	bool		rows;
+	int			sample = import_options(stmt->options, &rows);
 	Import	   *import = palloc0(sizeof(Import));
 	ErrorContextCallback context;
 	RwTableOptions opts;
@@ -253,7 +309,7 @@ redisImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	import->release.func = release_sampler;
 	import->release.arg = import;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &import->release);
-	RW_CORE_CALL(rw_sample_open(&opts.spec, stmt->remote_schema, sample, &import->sampler, &err),
+	RW_CORE_CALL(rw_sample_open(&opts.spec, stmt->remote_schema, sample, rows, &import->sampler, &err),
 				 &err, NULL, NULL);
 	RW_CORE_CALL(rw_sample_run(import->sampler, &ks, &err), &err, NULL, NULL);
 

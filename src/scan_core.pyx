@@ -222,12 +222,12 @@ cdef public void rw_xact_subcommit(int level) noexcept with gil:
 
 # -- IMPORT FOREIGN SCHEMA --------------------------------------------------
 
-cdef public int rw_sample_open(const RwScanSpec *spec, const char *pattern, int64_t sample, void **handle,
-                               RwError *err) noexcept with gil:
+cdef public int rw_sample_open(const RwScanSpec *spec, const char *pattern, int64_t sample, int with_fields,
+                               void **handle, RwError *err) noexcept with gil:
     cdef Sampler s
     try:
         s = Sampler()
-        s.open(spec, pattern, sample)
+        s.open(spec, pattern, sample, with_fields != 0)
         Py_INCREF(s)
         handle[0] = <void *> s
         return RW_OK

@@ -5,6 +5,43 @@
 # the tables and writes their DDL.  This runs once per import, not per row:
 # keys are kept as Python data.
 
+import re
+
+cdef enum:
+    FIELD_SAMPLE = 20           # hashes of a group whose fields are read (shape 'rows')
+    MAX_FIELDS = 200            # fields kept per group, first seen first
+
+# What a value reads as, most specific first (RwValueGuess); a field is the
+# first guess all its sampled values fit.
+cdef list GUESSES = [
+    (RW_GUESS_INTEGER, re.compile(rb'-?[0-9]{1,18}\Z')),
+    (RW_GUESS_NUMBER, re.compile(rb'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\Z')),
+    (RW_GUESS_BOOLEAN, re.compile(rb'(?i)(true|false|t|f)\Z')),
+    (RW_GUESS_DATE, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')),
+    (RW_GUESS_TIMESTAMP, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?'
+                                    rb'(Z|[-+][0-9]{2}(:?[0-9]{2})?)?\Z')),
+]
+
+
+cdef bint real_date(bytes v):
+    """A date or timestamp of the calendar (not 2024-02-30, which the shape allows)."""
+    import datetime
+    try:
+        datetime.date.fromisoformat(v[:10].decode())
+        return True
+    except ValueError:
+        return False
+
+
+cdef int guess(list values):
+    """The RwValueGuess every one of values fits."""
+    for kind, pattern in GUESSES:
+        if all(pattern.match(v) for v in values) and \
+                (kind < RW_GUESS_DATE or all(real_date(v) for v in values)):
+            return kind
+    return RW_GUESS_TEXT
+
+
 cdef int source_named(bytes name):
     """The index of the source type called name, or -1."""
     cdef int i
@@ -15,14 +52,14 @@ cdef int source_named(bytes name):
 
 
 cdef list group_keys(dict by_type):
-    """(src_key, name, Redis type, src_type, keys in it) of each group, in order."""
+    """(src_key, name, Redis type, src_type, keys in it, its keys) of each group, in order."""
     cdef list groups = []
     cdef list parts, first
     cdef int single, multi
     for redis_type, keys in by_type.items():
         single, multi = source_named(redis_type), source_named(b"multi_" + redis_type)
         if single >= 0 and multi < 0:           # streams: no pattern source reads them
-            groups += [(k, k, redis_type, single, 1) for k in keys]
+            groups += [(k, k, redis_type, single, 1, [k]) for k in keys]
             continue
         buckets = {}
         for k in keys:
@@ -32,15 +69,41 @@ cdef list group_keys(dict by_type):
             first = members[0]
             if len(members) == 1:
                 k = b":".join(first)
-                groups.append((k, k, redis_type, single, 1))
+                groups.append((k, k, redis_type, single, 1, [k]))
                 continue
             # The first part never varies: it is what the bucket shares.
             varies = [any(m[i] != first[i] for m in members) for i in range(len(first))]
             groups.append((b":".join(b"*" if v else glob_escape(p) for p, v in zip(first, varies)),
                            b":".join(p for p, v in zip(first, varies) if not v),
-                           redis_type, multi, len(members)))
+                           redis_type, multi, len(members), [b":".join(m) for m in members]))
     groups.sort(key=lambda g: (g[0], g[2]))
     return groups
+
+
+cdef class FieldArrays:
+    """A group's fields as RwKeyGroup's C arrays (pointing into the bytes kept)."""
+    cdef list keep
+    cdef const char **names
+    cdef int64_t *lens
+    cdef int *guesses
+
+    def __cinit__(self, list fields):
+        cdef Py_ssize_t i, n = len(fields)
+        self.keep = [f for f, _ in fields]
+        self.names = <const char **> realloc(NULL, sizeof(char *) * max(n, 1))
+        self.lens = <int64_t *> realloc(NULL, sizeof(int64_t) * max(n, 1))
+        self.guesses = <int *> realloc(NULL, sizeof(int) * max(n, 1))
+        if self.names == NULL or self.lens == NULL or self.guesses == NULL:
+            raise MemoryError()
+        for i in range(n):
+            self.names[i] = <const char *> (<bytes> self.keep[i])
+            self.lens[i] = len(self.keep[i])
+            self.guesses[i] = fields[i][1]
+
+    def __dealloc__(self):
+        free(self.names)
+        free(self.lens)
+        free(self.guesses)
 
 
 cdef class Sampler:
@@ -54,11 +117,14 @@ cdef class Sampler:
     cdef dict by_type               # Redis type -> its keys
     cdef list groups                # group_keys's, which RwKeyGroup's strings point into
     cdef RwKeyGroup *cgroups
+    cdef bint with_fields           # read the fields of hash groups (shape 'rows')
+    cdef list fields                # per group: [(field, guess)], what cfields point into
+    cdef list cfields               # per group: the C arrays (FieldArrays)
 
     def __dealloc__(self):
         free(self.cgroups)
 
-    cdef int open(self, const RwScanSpec *spec, bytes pattern, long long sample) except -1:
+    cdef int open(self, const RwScanSpec *spec, bytes pattern, long long sample, bint with_fields) except -1:
         cdef Endpoint ep = Endpoint()
         if sample < 1:
             raise CoreError(RW_ERR_BAD_OPTION, "a sample of %d keys" % sample)
@@ -70,6 +136,7 @@ cdef class Sampler:
         self.seen = set()
         self.pending = []
         self.by_type = {}
+        self.with_fields = with_fields
         return 0
 
     cdef int run(self, RwKeyspace *out) except -1:
@@ -81,8 +148,17 @@ cdef class Sampler:
             except BaseException:
                 self.x.abandon()
                 raise
+            groups = group_keys(self.by_type)
+            if self.with_fields:
+                try:
+                    self.read_fields(groups)
+                except Interrupted:
+                    raise
+                except BaseException:
+                    self.x.abandon()
+                    raise
             self.x.done()
-            self.make_groups(group_keys(self.by_type))
+            self.make_groups(groups)
         out.nkeys = len(self.seen)
         out.ngroups = len(self.groups)
         out.groups = self.cgroups
@@ -126,6 +202,36 @@ cdef class Sampler:
         self.cursor = None if reply[0] == b"0" else reply[0]
         return 0
 
+    cdef int read_fields(self, list groups) except -1:
+        """HGETALL of up to FIELD_SAMPLE hashes of each group of hashes (the first
+        by name), in one round: each group's fields, first seen first, and what
+        their values read as."""
+        cdef list commands = []
+        cdef list owners = []
+        cdef Py_ssize_t i
+        for i in range(len(groups)):
+            if groups[i][2] == b"hash" and groups[i][4] > 1:
+                for k in sorted(groups[i][5])[:FIELD_SAMPLE]:    # the same keys, whatever SCAN's order
+                    commands.append((T_PAIRS, [b"HGETALL", k]))
+                    owners.append(i)
+        got = self.x.round(commands) if commands else []
+        self.fields = [[] for _ in groups]
+        values = [{} for _ in groups]
+        for i, reply in zip(owners, got):
+            if isinstance(reply, ReplyError):
+                if (<ReplyError> reply).refusal():
+                    raise (<ReplyError> reply).error('HGETALL of "%s"' % shown(groups[i][0]))
+                continue                # a key gone, or of another type now
+            for f, v in zip(reply[0::2], reply[1::2]):
+                if f not in values[i]:
+                    if len(values[i]) >= MAX_FIELDS:
+                        continue
+                    values[i][f] = []
+                values[i][f].append(v)
+        for i in range(len(groups)):
+            self.fields[i] = [(f, guess(vs)) for f, vs in values[i].items()]
+        return 0
+
     cdef int make_groups(self, list groups) except -1:
         cdef Py_ssize_t i
         cdef RwKeyGroup *g
@@ -134,9 +240,16 @@ cdef class Sampler:
         if self.cgroups == NULL:
             raise MemoryError()
         self.groups = groups            # keeps the bytes the pointers borrow
+        self.cfields = []
         for i in range(len(groups)):
-            src_key, name, redis_type, src_type, nkeys = groups[i]
+            src_key, name, redis_type, src_type, nkeys, _ = groups[i]
             g = &self.cgroups[i]
+            g.nfields = 0
+            if self.fields is not None and self.fields[i]:
+                arrays = FieldArrays(self.fields[i])
+                self.cfields.append(arrays)
+                g.nfields = len(self.fields[i])
+                g.fields, g.field_lens, g.field_guesses = arrays.names, arrays.lens, arrays.guesses
             g.src_key, g.src_key_len = src_key, len(src_key)
             g.name, g.name_len = name, len(name)
             g.is_pattern = nkeys > 1       # a key alone in its group stands alone

@@ -411,10 +411,11 @@ def set_max_pending(long long n):
 # -- IMPORT FOREIGN SCHEMA -----------------------------------------------------
 
 def sample_keyspace(str url, bytes pattern, long long sample=10000, *, str user=None, str password=None,
-                    bint password_required=False, int command_timeout_ms=0):
+                    bint password_required=False, int command_timeout_ms=0, bint with_fields=False):
     """rw_sample_run's answer, resumed as the C side does: (keys sampled,
     groups), each group (src_key, name, Redis type, source type name or
-    None, keys in it, whether src_key is a pattern)."""
+    None, keys in it, whether src_key is a pattern), and with_fields its
+    hashes' fields, [(field, RwValueGuess)]."""
     cdef SpecHolder h = SpecHolder()
     cdef RwKeyspace ks
     cdef RwError err
@@ -427,7 +428,7 @@ def sample_keyspace(str url, bytes pattern, long long sample=10000, *, str user=
     if password is not None:
         h.spec.password = h.keep[-1]
     h.spec.password_required = password_required
-    if rw_sample_open(&h.spec, pattern, sample, &handle, &err) != RW_OK:
+    if rw_sample_open(&h.spec, pattern, sample, with_fields, &handle, &err) != RW_OK:
         raise_error(&err)
     try:
         while again(rw_sample_run(handle, &ks, &err), &err):
@@ -437,7 +438,9 @@ def sample_keyspace(str url, bytes pattern, long long sample=10000, *, str user=
             g = &ks.groups[i]
             groups.append((g.src_key[:g.src_key_len], g.name[:g.name_len], g.redis_type.decode(),
                            SOURCES[g.src_type].info.name.decode() if g.src_type >= 0 else None,
-                           g.nkeys, bool(g.is_pattern)))
+                           g.nkeys, bool(g.is_pattern))
+                          + (([(g.fields[j][:g.field_lens[j]], g.field_guesses[j]) for j in range(g.nfields)],)
+                             if with_fields else ()))
         return ks.nkeys, groups
     finally:
         rw_sample_close(handle)

@@ -71,3 +71,15 @@ def test_a_required_password_is_checked_before_connecting(fake):
         sample(server.url, password_required=True)
     assert e.value.kind == KIND['PRIVILEGE']
     assert server.commands == []
+
+
+def test_with_fields_a_group_of_hashes_gets_its_fields_and_what_they_read_as(redis_server, r):
+    guesses = {'text': 0, 'integer': 1, 'number': 2, 'boolean': 3, 'date': 4, 'timestamp': 5}
+    r.hset('u:1', mapping={'n': '1', 'x': '1.5e3', 'b': 'TRUE', 'd': '2024-01-01', 't': '2024-01-01 10:00'})
+    r.hset('u:2', mapping={'n': '-22', 'x': '7', 'b': 'f', 'd': '2024-02-29', 't': '2024-01-01T10:00:00.5+02:00',
+                           'later': '2024-02-30'})     # no such day: text
+    r.hset('solo', 'f', 'v')                # alone: read whole, no fields asked
+    n, groups = sample(redis_server.url, with_fields=True)
+    assert groups[0][:6] == (b'solo', b'solo', 'hash', 'hash', 1, False) and groups[0][6] == []
+    assert groups[1][6] == [(b'n', guesses['integer']), (b'x', guesses['number']), (b'b', guesses['boolean']),
+                            (b'd', guesses['date']), (b't', guesses['timestamp']), (b'later', guesses['text'])]

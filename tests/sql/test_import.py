@@ -182,7 +182,6 @@ def test_one_sampled_key_of_a_shape_stands_alone(db, r, schemas):
     ({'sample': 'many'}, 'HV024'),
     ({'sample': ''}, 'HV024'),
     ({'shape': 'columns'}, 'HV024'),
-    ({'shape': 'rows'}, '0A000'),
     ({'samples': '10'}, 'HV00D'),
 ])
 def test_bad_options_are_refused(db, r, schemas, options, sqlstate):
@@ -200,6 +199,31 @@ def test_shape_spec_is_the_default(db, r, schemas):
     r.hset('user:2', 'f', 'v')
     import_schema(db, '*', 'imp_a', shape='spec', sample='1000000')
     assert [t[:3] for t in imported(db, 'imp_a')] == [('user', 'multi_hash', 'user:*')]
+
+
+def test_shape_rows_makes_a_column_of_each_field_typed_by_its_values(db, r, schemas):
+    """shape 'rows': a group of hashes becomes a multi_hash table with a column
+    per field of the hashes sampled, first seen first, typed by what every
+    sampled value of it reads as; other groups keep the spec's shape."""
+    r.hset('user:1', mapping={'name': 'Ann', 'age': '41', 'active': 'true', 'joined': '2024-01-15',
+                              'score': '1.5', 'seen': '2024-01-15 10:00:00+00'})
+    r.hset('user:2', mapping={'name': 'Bob', 'age': '-7', 'active': 'f', 'joined': '2024-03-02',
+                              'score': '2', 'seen': '2024-03-02T11:30:00Z', 'note': 'x'})
+    r.hset('user:3', mapping={'name': '42', 'age': '3', 'joined': 'soon'})
+    r.hset('user:4', mapping={'Odd Name': 'v', 'key': 'clash', 'items': 'clash'})
+    r.rpush('jobs:1', 'a')
+    r.rpush('jobs:2', 'b')
+    import_schema(db, '*', 'imp_a', shape='rows')
+    got = {t[0]: t[1:4] for t in imported(db, 'imp_a')}
+    assert got['jobs'] == ('multi_list', 'jobs:*', 'key text, items jsonb')
+    assert got['user'] == ('multi_hash', 'user:*',
+                           'key text, name text, age bigint, active boolean, joined text, score numeric, '
+                           'seen timestamp with time zone, note text, Odd Name text')
+    assert rows(db, "select key, name, age, active, score, note from imp_a.user where key in ('user:1', 'user:2') "
+                    "order by key") == [('user:1', 'Ann', 41, True, 1.5, None), ('user:2', 'Bob', -7, False, 2, 'x')]
+    # Fields named like the table's own columns are not made columns (a NOTICE says so).
+    assert rows(db, "select count(*) from pg_attribute where attrelid = 'imp_a.user'::regclass "
+                    "and attname in ('items', 'ttl', 'expire_at')") == [(0,)]
 
 
 SECRET = 'imp-s3cret-pw'
