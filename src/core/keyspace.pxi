@@ -5,6 +5,7 @@
 # the tables and writes their DDL.  This runs once per import, not per row:
 # keys are kept as Python data.
 
+import datetime
 import re
 
 cdef enum:
@@ -25,7 +26,6 @@ cdef list GUESSES = [
 
 cdef bint real_date(bytes v):
     """A date or timestamp of the calendar (not 2024-02-30, which the shape allows)."""
-    import datetime
     try:
         datetime.date.fromisoformat(v[:10].decode())
         return True
