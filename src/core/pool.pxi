@@ -80,6 +80,8 @@ cdef class Endpoint:
     cdef int from_spec(self, const RwScanSpec *spec) except -1:
         url = spec.url.decode('utf-8', 'surrogateescape')
         self.url = parse_url(url)
+        if len(self.url.hosts) > 1 or self.url.master is not None:
+            raise CoreError(RW_ERR_BAD_OPTION, "several hosts and redis+sentinel URLs are not supported yet")
         self.tls = TlsOptions()
         self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
         self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None

@@ -74,6 +74,11 @@ def test_server_takes_one_kind_of_url(db):
     'redis://user:s3cr3tpw@',
     'redis://u:s3cr3tpw@host:6379/0?s3cr3tpw=1',
     's3cr3tpw',
+    'redis://u:s3cr3tpw@h1:7000,:7001',
+    'redis://u:s3cr3tpw@h1:7000,h2:s3cr3tpw',
+    'redis+sentinel://u:s3cr3tpw@s1:26379,s2:26379',
+    'redis+sentinel://u:s3cr3tpw@s1:26379/',
+    'redis+sentinel://u:s3cr3tpw@s1/main/s3cr3tpw',
 ])
 def test_invalid_url_is_rejected_without_echoing_the_password(db, url):
     with pytest.raises(psycopg.errors.FdwInvalidAttributeValue) as e:
@@ -82,6 +87,18 @@ def test_invalid_url_is_rejected_without_echoing_the_password(db, url):
     text = '%s %s %s' % (e.value, e.value.diag.message_detail, e.value.diag.message_hint)
     assert 'invalid Redis connection URL' in text
     assert 's3cr3tpw' not in text
+
+
+@pytest.mark.parametrize('url', [
+    'redis://h1:7000,h2:7001,[::1]:7002/0',
+    'rediss://u:pw@h1,h2',
+    'redis+sentinel://s1:26379,s2:26380/main/3',
+    'rediss+sentinel://u:pw@s1/main',
+])
+def test_several_hosts_and_sentinel_urls_are_valid(db, url):
+    db.execute(sql.SQL("create server v_hosts foreign data wrapper redis_wrapper options (conn_url {})")
+               .format(sql.Literal(url)))
+    db.execute("drop server v_hosts")
 
 
 @pytest.mark.parametrize('value', ['-1', 'soon', '5 parsecs'])
