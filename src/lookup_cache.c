@@ -90,8 +90,8 @@ rw_lookup_cache_add(RwLookupCache *cache, const RwBatch *batch, const RwCell *ro
 	if (i < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("redis_wrapper: a batched lookup of foreign table \"%s\" returned a row for a value not asked for",
-						relname)));
+				 errmsg("redis_wrapper: a batched lookup of foreign table \"%s\" returned a row "
+						"for a value not asked for", relname)));
 	for (int c = 0; c < width; c++)
 		if (row[c].len >= 0)
 			size += MAXALIGN(RW_TEXT_HEADER + row[c].len + 1);

@@ -287,7 +287,7 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
 	st->params = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
-	/* A lookup served a batch of outer rows at a time: never with a limit, which would cut the batch */
+	/* A lookup of a batch of outer rows' values: never with a limit, which would cut it */
 	if (st->opts.spec.limit == 0)
 		st->batch_qual = intVal(list_nth(plan->fdw_private, RwScanPrivateBatchQual));
 	if (st->batch_qual >= 0)

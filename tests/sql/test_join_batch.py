@@ -17,6 +17,7 @@ TOKENS = ['a', 'b', 'ab', 'A', 'é', '€', '日本', '*', '?', '[', ']', '\\', 
 WORDS = sorted(set(''.join(RNG.choice(TOKENS) for _ in range(RNG.randint(0, 4))) for _ in range(600)))
 MISSING = ['zz-missing', 'É', 'x' * 40]
 PREFIX = 'jb:m:'
+STRINGS = 'jb:str:'
 OUTER_ROWS = 2500               # more than two batches of RW_BATCH_ROWS (1000)
 BATCH_ROWS = 1000
 
@@ -26,18 +27,21 @@ TABLES = [
     ('set', 'set', 'jb:s', 'element text', 'element'),
     ('zset', 'zset', 'jb:z', 'element text, score double precision', 'element'),
     ('multi', 'multi_list', PREFIX + '*', 'key text, items jsonb', 'key'),
+    ('strings', 'multi_string', STRINGS + '*', 'key text, value text', 'key'),
 ]
 
 
 @pytest.fixture(scope='module')
 def data(pg, testdb, redis_server):
     client = redis_server.client()
-    client.delete('jb:h', 'jb:s', 'jb:z', *client.keys(PREFIX + '*'))
+    client.delete('jb:h', 'jb:s', 'jb:z', *client.keys(PREFIX + '*'), *client.keys(STRINGS + '*'))
     client.hset('jb:h', mapping={w: RNG.choice(WORDS) for w in RNG.sample(WORDS, len(WORDS) * 2 // 3)})
     client.sadd('jb:s', *RNG.sample(WORDS, len(WORDS) // 2))
     client.zadd('jb:z', {w: RNG.randint(0, 5) for w in RNG.sample(WORDS, len(WORDS) // 2)})
     for w in RNG.sample(WORDS, len(WORDS) // 3):
         client.rpush(PREFIX + w, *[RNG.choice(WORDS) for _ in range(RNG.randint(1, 2))])
+    client.mset({STRINGS + w: RNG.choice(WORDS) for w in RNG.sample(WORDS, len(WORDS) // 3)})
+    client.rpush(STRINGS + MISSING[0], 'not a string')     # another type: no row
     client.close()
     values = [None if RNG.random() < 0.1 else RNG.choice(WORDS + MISSING) for _ in range(OUTER_ROWS)]
     with pg.connect(testdb) as conn:
@@ -47,10 +51,10 @@ def data(pg, testdb, redis_server):
                          "options (src_type '%s', src_key '%s')" % (name, columns, src_type, key))
         conn.execute('create schema if not exists jb_local')
         conn.execute('drop table if exists jb_local.outer_t')
-        conn.execute('create table jb_local.outer_t (i int, k text, mk text)')
+        conn.execute('create table jb_local.outer_t (i int, k text, mk text, sk text)')
         with conn.cursor().copy('copy jb_local.outer_t from stdin') as copy:
             for i, v in enumerate(values):
-                copy.write_row((i, v, None if v is None else PREFIX + v))
+                copy.write_row((i, v, None if v is None else PREFIX + v, None if v is None else STRINGS + v))
         conn.execute('analyze jb_local.outer_t')
     return values
 
@@ -64,7 +68,7 @@ def nl(db):
 
 
 def outer_col(name):
-    return 'o.mk' if name == 'multi' else 'o.k'
+    return {'multi': 'o.mk', 'strings': 'o.sk'}.get(name, 'o.k')
 
 
 JOINS = [
@@ -93,7 +97,7 @@ def same_as_local(db, off, sql, args=None, prepare=None):
     return got
 
 
-@pytest.mark.parametrize('join', JOINS)
+@pytest.mark.parametrize('join', JOINS, ids=['inner', 'left', 'semi', 'anti', 'join-condition'])
 @pytest.mark.parametrize('name', [t[0] for t in TABLES])
 def test_batched_joins_return_the_local_rows(nl, off, data, name, join):
     column = dict((t[0], t[4]) for t in TABLES)[name]
@@ -217,3 +221,22 @@ def test_a_cancelled_join_leaves_the_backend_usable(nl, off, data):
     nl.execute('reset statement_timeout')
     for join in JOINS[:2]:
         same_as_local(nl, off, join.format(t='hash', c='key', o='o.k'))
+
+
+def test_rows_past_work_mem_are_looked_up_alone(nl, off, data, redis_server):
+    """The rows a batch keeps stay within work_mem: the values past it are
+    asked for one by one, with the same rows."""
+    client = redis_server.client()
+    client.delete('jb:big')
+    client.hset('jb:big', mapping={w: ('é%s' % w) * 300 for w in WORDS})
+    client.close()
+    nl.execute('drop foreign table if exists redis.jb_big')
+    nl.execute("create foreign table redis.jb_big (key text, value text) server redis_server "
+               "options (src_type 'hash', src_key 'jb:big')")
+    nl.execute("set work_mem = '64kB'")
+    off.execute("set work_mem = '64kB'")
+    sql = 'select o.i, t.* from jb_local.outer_t o left join redis.jb_big t on t.key = o.k'
+    same_as_local(nl, off, sql)
+    plan = plan_of(nl, sql, analyze=True)
+    alone = int(plan.split('Redis Values Looked Up Alone: ')[1].split()[0])
+    assert 0 < alone < OUTER_ROWS, plan
