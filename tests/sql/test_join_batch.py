@@ -121,6 +121,10 @@ def test_explain_shows_the_prefetch_node_and_the_batched_scan(nl, data):
     assert 'Redis Batched: the values of up to %d outer rows per lookup' % BATCH_ROWS in lines, plan
     # the prefetch node is the outer side, the foreign scan the inner
     assert plan.index('Redis Prefetch') < plan.index('Foreign Scan on jb_hash t')
+    verbose = '\n'.join(r[0] for r in nl.execute(
+        'explain (verbose, costs off) select o.i, t.value from jb_local.outer_t o '
+        'join redis.jb_hash t on t.key = upper(o.k)'))
+    assert 'Output: o.i, o.k' in verbose, verbose
 
 
 def calls(r):
@@ -240,3 +244,18 @@ def test_rows_past_work_mem_are_looked_up_alone(nl, off, data, redis_server):
     plan = plan_of(nl, sql, analyze=True)
     alone = int(plan.split('Redis Values Looked Up Alone: ')[1].split()[0])
     assert 0 < alone < OUTER_ROWS, plan
+
+
+def test_update_and_delete_joined_to_a_batched_lookup(nl, off, data):
+    """The outer rows keep their row identity through the prefetch node."""
+    for sql in ['update jb_local.outer_t o set mk = t.value from redis.jb_hash t where t.key = o.k '
+                'returning o.i, o.mk, t.key',
+                'delete from jb_local.outer_t o using redis.jb_set t where t.element = o.k returning o.*']:
+        assert 'Redis Prefetch' in plan_of(nl, sql)
+        got = {}
+        for conn in (nl, off):
+            with conn.transaction(force_rollback=True):
+                got[conn] = result(conn, sql)
+                got[conn, 'after'] = result(conn, 'select * from jb_local.outer_t')
+        assert got[nl] == got[off] and got[nl, 'after'] == got[off, 'after'], sql
+        assert got[nl]
