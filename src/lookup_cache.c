@@ -35,7 +35,8 @@ int
 rw_value_find(const RwValue *values, int nvalues, const char *p, int64 len)
 {
 	RwValue		key = {p, len};
-	const RwValue *found = bsearch(&key, values, nvalues, sizeof(RwValue), rw_value_cmp);
+	const RwValue *found = nvalues > 0 ?
+		bsearch(&key, values, nvalues, sizeof(RwValue), rw_value_cmp) : NULL;
 
 	return found ? (int) (found - values) : -1;
 }

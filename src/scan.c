@@ -50,6 +50,7 @@ struct RwScanState
 	int			batch_qual;		/* the index in quals of the lookup clause, or -1 */
 	int			batch_token;	/* the Redis Prefetch node's */
 	EState	   *estate;			/* where that node publishes its batches */
+	const RwOuterBatch *outer;	/* its batch, once found */
 	RwLookupCache *cache;		/* the rows of the latest batch */
 	bool		cached;			/* this rescan's rows come from the cache */
 	RwCachedRow *cached_rows;	/* they are these */
@@ -437,8 +438,12 @@ static bool
 serve_from_batch(RwScanState *st, RwQual *quals)
 {
 	const RwQual *lookup = &quals[st->batch_qual];
-	const RwOuterBatch *outer = rw_outer_batch(st->estate, st->batch_token);
+	const RwOuterBatch *outer;
 	RwCachedRow *rows = NULL;
+
+	if (st->outer == NULL)
+		st->outer = rw_outer_batch(st->estate, st->batch_token);
+	outer = st->outer;
 
 	if (lookup->nvalues == 1 && outer != NULL && outer->generation != 0)
 	{

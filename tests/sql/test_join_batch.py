@@ -259,3 +259,42 @@ def test_update_and_delete_joined_to_a_batched_lookup(nl, off, data):
                 got[conn, 'after'] = result(conn, 'select * from jb_local.outer_t')
         assert got[nl] == got[off] and got[nl, 'after'] == got[off, 'after'], sql
         assert got[nl]
+
+
+def test_stream_ids_are_looked_up_in_batches(nl, off, data, redis_server):
+    """An id as Redis writes it finds its entry; other text ('01-1') finds none."""
+    client = redis_server.client()
+    client.delete('jb:x')
+    for ms in range(1, 40):
+        client.xadd('jb:x', {'f': 'v%d' % ms, 'é': '€'}, id='%d-1' % ms)
+    client.close()
+    nl.execute('drop foreign table if exists redis.jb_stream')
+    nl.execute("create foreign table redis.jb_stream (id text, items jsonb) server redis_server "
+               "options (src_type 'stream', src_key 'jb:x')")
+    nl.execute('create temp table ids as select i, (array[i || \'-1\', \'0\' || i || \'-1\', i || \'-2\', '
+               'null, \'bad\'])[1 + i % 5] as id from generate_series(1, 1500) i')
+    nl.execute('analyze ids')
+    off.execute('create temp table ids as select i, (array[i || \'-1\', \'0\' || i || \'-1\', i || \'-2\', '
+                'null, \'bad\'])[1 + i % 5] as id from generate_series(1, 1500) i')
+    for join in ['join', 'left join']:
+        got = same_as_local(nl, off, 'select o.i, s.* from ids o %s redis.jb_stream s on s.id = o.id' % join)
+        assert any(row[1] is not None for row in got)
+
+
+def test_lookups_that_are_not_one_row_per_value_are_not_batched(nl, off, data, redis_server):
+    """A list's index, or a second join clause Redis serves (a score range of
+    each outer row), is looked up row by row: the core does not call those
+    keyed, or their values change with each outer row."""
+    client = redis_server.client()
+    client.delete('jb:l')
+    client.rpush('jb:l', *WORDS[:50])
+    client.close()
+    nl.execute('drop foreign table if exists redis.jb_list')
+    nl.execute("create foreign table redis.jb_list (element text, index bigint) server redis_server "
+               "options (src_type 'list', src_key 'jb:l')")
+    for sql in ['select o.i, l.* from jb_local.outer_t o join redis.jb_list l on l.index = o.i',
+                'select o.i, z.* from jb_local.outer_t o join redis.jb_zset z '
+                'on z.element = o.k and z.score >= o.i % 6']:
+        plan = plan_of(nl, sql)
+        assert 'Redis Prefetch' not in plan and 'parameter' in plan, plan
+        assert result(nl, sql) == result(off, sql), sql
