@@ -155,6 +155,11 @@ typedef struct RwPlanInfo
 {
 	uint64_t	pushed;			/* bit i: Redis serves quals[i] exactly */
 	double		rows;			/* estimated rows, < 0 when unknown */
+	int			keyed;			/* the index of a pushed = qual looked up value by
+								 * value: each value gives at most one row, whose
+								 * column 0 is that value byte for byte, whatever
+								 * other values are asked with it (so lookups of
+								 * many values can be batched); -1: none */
 	char		description[256];	/* what Redis is asked, for EXPLAIN */
 } RwPlanInfo;
 

@@ -95,6 +95,7 @@ cdef extern from "core_api.h":
     ctypedef struct RwPlanInfo:
         uint64_t pushed
         double rows
+        int keyed
         char description[256]
 
     ctypedef struct RwScanSpec:

@@ -1,7 +1,8 @@
 /*
  * redis_wrapper: the module's entry points, the FDW handler and its callback
  * table.  Planning is in planner.c, execution in scan.c, writes in modify.c
- * and xact.c, IMPORT FOREIGN SCHEMA in import.c; everything Redis happens in
+ * and xact.c, IMPORT FOREIGN SCHEMA in import.c, batched join lookups in
+ * prefetch.c; everything Redis happens in
  * the Cython core (scan_core.pyx), reached through core_api.h.
  */
 #include "redis_wrapper.h"
@@ -25,6 +26,7 @@ _PG_init(void)
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	rw_define_planner_gucs();
+	rw_prefetch_init();
 	rw_register_xact_callbacks();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("redis_wrapper");

@@ -91,11 +91,12 @@ debug_offer(RwRelInfo *info, List *clauses, uint64 pushed)
  * Ask the core which of clauses (at most RW_MAX_QUALS) Redis serves exactly:
  * return their RestrictInfos, with the rows Redis would return and the
  * description of what it is asked, for a scan or, with count_only, a count of
- * its rows.
+ * its rows; and, when keyed is not NULL, the RestrictInfo of the lookup
+ * whose values can be batched (RwPlanInfo.keyed), or NULL.
  */
 List *
 rw_plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *clauses,
-				bool count_only, double *fetched, char **command)
+				bool count_only, double *fetched, char **command, RestrictInfo **keyed)
 {
 	RwScanSpec	spec = info->opts.spec;
 	RwQual		quals[RW_MAX_QUALS];
@@ -132,6 +133,9 @@ rw_plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info, List *c
 	*fetched = plan.rows >= 0 ? Min(plan.rows, baserel->tuples) :
 		baserel->tuples * clauselist_selectivity(root, pushed, baserel->relid, JOIN_INNER, NULL);
 	*command = pstrdup(plan.description);
+	if (keyed)
+		*keyed = plan.keyed >= 0 && plan.keyed < n ?
+			((RwClause *) list_nth(clauses, plan.keyed))->rinfo : NULL;
 	return pushed;
 }
 
@@ -196,7 +200,7 @@ redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	if (rw_pushdown)
 		info->clauses = rw_restriction_clauses(root, baserel, &info->cols);
 	info->pushed = rw_plan_clauses(root, baserel, info, info->clauses, false, &info->fetched,
-								&info->command);
+								   &info->command, NULL);
 	baserel->fdw_private = info;
 	baserel->rows = filtered_rows(root, baserel, baserel->baserestrictinfo, info->pushed,
 								  info->fetched);
@@ -237,10 +241,10 @@ source_order(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info)
 	return NIL;
 }
 
-/* Path fdw_private: the RestrictInfos Redis serves, and rw_plan's description. */
+/* Path fdw_private: RwPathPrivateIndex's pushed, command and keyed. */
 static void
 add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetched,
-			  Relids required_outer, List *pushed, const char *command)
+			  Relids required_outer, List *pushed, const char *command, RestrictInfo *keyed)
 {
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, rows,
@@ -250,7 +254,7 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows, double fetche
 #if PG_VERSION_NUM >= 170000
 									 NIL,
 #endif
-									 list_make2(pushed, makeString(pstrdup(command)))));
+									 list_make3(pushed, makeString(pstrdup(command)), keyed)));
 }
 
 /*
@@ -336,7 +340,7 @@ redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	ListCell   *lc;
 
 	add_scan_path(root, baserel, baserel->rows, info->fetched, baserel->lateral_relids,
-				  info->pushed, info->command);
+				  info->pushed, info->command, NULL);
 	if (!rw_pushdown)
 		return;
 
@@ -348,6 +352,7 @@ redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		List	   *pushed;
 		double		fetched;
 		char	   *command;
+		RestrictInfo *keyed;
 		ListCell   *cl;
 
 		foreach(cl, ppi->ppi_clauses)
@@ -358,7 +363,7 @@ redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 				join = lappend(join, c);
 		}
 		pushed = rw_plan_clauses(root, baserel, info, list_concat_copy(join, info->clauses),
-								 false, &fetched, &command);
+								 false, &fetched, &command, &keyed);
 		if (list_length(list_difference_ptr(pushed, info->pushed)) == 0)
 			continue;			/* no join clause served: a full scan each time */
 		ppi->ppi_rows = filtered_rows(root, baserel,
@@ -366,7 +371,7 @@ redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 													   ppi->ppi_clauses),
 									  pushed, fetched);
 		add_scan_path(root, baserel, ppi->ppi_rows, fetched, ppi->ppi_req_outer, pushed,
-					  command);
+					  command, keyed);
 	}
 }
 
@@ -399,7 +404,11 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntablei
 	bool		count = IS_UPPER_REL(foreignrel);
 	RelOptInfo *baserel = count ? (RelOptInfo *) foreignrel->fdw_private : foreignrel;
 	RwRelInfo  *info = (RwRelInfo *) baserel->fdw_private;
-	List	   *pushed = linitial(best_path->fdw_private);
+	List	   *pushed = list_nth(best_path->fdw_private, RwPathPrivatePushed);
+	/* a batched path's (prefetch.c): its lookup clause, and the prefetch node's token */
+	bool		batched = !count && list_length(best_path->fdw_private) > RwPathPrivateToken;
+	RestrictInfo *keyed = batched ? list_nth(best_path->fdw_private, RwPathPrivateKeyed) : NULL;
+	int			batch_qual = -1;
 	List	   *attnos = NIL;
 	List	   *quals = NIL;
 	List	   *exprs = NIL;
@@ -423,7 +432,11 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntablei
 		if (rinfo->pseudoconstant)
 			continue;			/* a gating Result checks those */
 		if (list_member_ptr(pushed, rinfo) && rw_clause(root, baserel, &info->cols, rinfo, &c))
+		{
+			if (rinfo == keyed)
+				batch_qual = list_length(quals);
 			quals = lappend(quals, qual_private(&c, &exprs));
+		}
 		else
 			local = lappend(local, rinfo->clause);
 	}
@@ -433,13 +446,16 @@ redisGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntablei
 						 makeString(psprintf("%s \"%s\"", rw_source_info(info->opts.spec.src_type)->name,
 											 info->opts.spec.key)),
 						 quals,
-						 lsecond(best_path->fdw_private));
+						 list_nth(best_path->fdw_private, RwPathPrivateCommand));
 	private = lappend(private, makeInteger(count ? 0 : rw_limit_hint(root, baserel, best_path, local)));
 	private = lappend(private, makeInteger(count));
 	/* the path's order is source_order's: descending when it says so */
 	private = lappend(private, makeInteger(best_path->path.pathkeys != NIL &&
 										   ((PathKey *) linitial(best_path->path.pathkeys))->pk_strategy ==
 										   BTGreaterStrategyNumber));
+	private = lappend(private, makeInteger(batch_qual));
+	private = lappend(private, makeInteger(batched ?
+										   intVal(list_nth(best_path->fdw_private, RwPathPrivateToken)) : 0));
 	return make_foreignscan(tlist, local, count ? 0 : baserel->relid, exprs, private,
 							count ? lthird(best_path->fdw_private) : NIL, NIL, outer_plan);
 }

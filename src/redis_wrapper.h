@@ -163,8 +163,25 @@ enum RwScanPrivateIndex
 								 * relation (scanrelid 0) whose one bigint column,
 								 * fdw_scan_tlist's count(*), is the core's
 								 * count_only answer */
-	RwScanPrivateReverse		/* Integer: RwScanSpec.reverse, rows in descending
+	RwScanPrivateReverse,		/* Integer: RwScanSpec.reverse, rows in descending
 								 * order of the source's ordered_by column */
+	RwScanPrivateBatchQual,		/* Integer: the index in RwScanPrivateQuals of the
+								 * join's lookup clause whose values a Redis
+								 * Prefetch node publishes (prefetch.c), or -1 */
+	RwScanPrivateBatchToken		/* Integer: the token naming that node */
+};
+/*
+ * A scan path's fdw_private, by index: the RestrictInfos Redis serves,
+ * rw_plan's description, the RestrictInfo of the core's keyed lookup (or
+ * NULL), and, for a batched copy of a parameterized path (prefetch.c), its
+ * token.  (upper.c's count(*) path has the fdw_scan_tlist third.)
+ */
+enum RwPathPrivateIndex
+{
+	RwPathPrivatePushed,
+	RwPathPrivateCommand,
+	RwPathPrivateKeyed,
+	RwPathPrivateToken
 };
 enum RwScanQualIndex
 {
@@ -200,12 +217,65 @@ typedef struct RwRelInfo
 extern bool rw_pushdown;
 extern void rw_define_planner_gucs(void);
 extern List *rw_plan_clauses(PlannerInfo *root, RelOptInfo *baserel, RwRelInfo *info,
-							 List *clauses, bool count_only, double *fetched, char **command);
+							 List *clauses, bool count_only, double *fetched, char **command,
+							 RestrictInfo **keyed);
 extern void redisGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern void redisGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
 extern ForeignScan *redisGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 										ForeignPath *best_path, List *tlist, List *scan_clauses,
 										Plan *outer_plan);
+
+/*
+ * prefetch.c: a nested loop whose inner scan looks up one value per outer row
+ * reads its outer rows RW_BATCH_ROWS at a time, ahead, and publishes their
+ * values, so the scan asks for them all in one round trip.
+ */
+#define RW_BATCH_ROWS 1000
+
+typedef struct RwOuterBatch
+{
+	uint64		generation;		/* changes with every batch (and rescan); 0: none yet */
+	int			nvalues;
+	RwValue    *values;			/* the batch's lookup values, distinct, in
+								 * rw_value_cmp's order (no NULLs: they find
+								 * nothing) */
+} RwOuterBatch;
+
+extern void rw_prefetch_init(void);
+extern RwOuterBatch *rw_outer_batch(struct EState *estate, int token);
+
+/*
+ * lookup_cache.c: a batched lookup's rows, by the value that found each,
+ * until the next batch.  Rows are the core's cells, copied so that cells.c
+ * reads them as it reads a batch's.
+ */
+typedef struct RwCachedRow
+{
+	char	   *base;
+	RwCell	   *cells;
+	struct RwCachedRow *next;	/* the value's next row */
+} RwCachedRow;
+
+typedef struct RwLookupCache
+{
+	MemoryContext cxt;			/* everything below, reset for each batch */
+	uint64		generation;		/* the RwOuterBatch's these rows are of; 0: none */
+	int			nvalues;
+	RwValue    *values;			/* the values asked for, in rw_value_cmp's order */
+	RwCachedRow **rows;			/* each value's rows, in Redis's order */
+	RwCachedRow **tails;
+	bool	   *dropped;		/* the value's rows are not all kept (work_mem) */
+	Size		size;			/* bytes of the rows */
+} RwLookupCache;
+
+extern int	rw_value_cmp(const void *a, const void *b);
+extern int	rw_value_find(const RwValue *values, int nvalues, const char *p, int64 len);
+extern RwLookupCache *rw_lookup_cache_create(void);
+extern void rw_lookup_cache_reset(RwLookupCache *cache, const RwOuterBatch *batch);
+extern void rw_lookup_cache_add(RwLookupCache *cache, const RwBatch *batch, const RwCell *row,
+								const char *relname);
+extern bool rw_lookup_cache_rows(RwLookupCache *cache, const char *p, int64 len,
+								 RwCachedRow **rows);
 
 /* estimate.c: use_remote_estimate */
 extern double rw_remote_rows(PlannerInfo *root, RelOptInfo *baserel, const RwTableOptions *opts,

@@ -8,6 +8,11 @@
  * A pushed count(*) (planner.c's upper path) is a scan with no relation of
  * its own: the core's one row holds the count as decimal text, which becomes
  * the bigint of the plan's only scan column.
+ *
+ * A join's lookup scan under a Redis Prefetch node (prefetch.c) asks for the
+ * values of a whole batch of outer rows at the first rescan that needs one of
+ * them, keeps the rows (lookup_cache.c), and answers each rescan of the
+ * batch from them; any value it cannot answer so is looked up alone.
  */
 #include "redis_wrapper.h"
 
@@ -41,6 +46,18 @@ struct RwScanState
 	bool		opened;			/* a core scan was opened, for EXPLAIN ANALYZE */
 	bool		requalify;		/* its parameters changed: new values at the next row */
 	RwScanStats closed;			/* what the core scans released so far cost */
+	/* a batched lookup (prefetch.c) */
+	int			batch_qual;		/* the index in quals of the lookup clause, or -1 */
+	int			batch_token;	/* the Redis Prefetch node's */
+	EState	   *estate;			/* where that node publishes its batches */
+	const RwOuterBatch *outer;	/* its batch, once found */
+	RwLookupCache *cache;		/* the rows of the latest batch */
+	bool		cached;			/* this rescan's rows come from the cache */
+	RwCachedRow *cached_rows;	/* they are these */
+	RwCachedRow *cached_next;	/* the next to return */
+	int64		batches;		/* batches asked for, for EXPLAIN ANALYZE */
+	int64		alone;			/* values looked up alone */
+	char	   *row_base;		/* what row's cells are slices of */
 };
 
 /* Add what a scan cost to *total. */
@@ -82,6 +99,7 @@ create_scan(Oid relid, Oid userid)
 	rw_connect_options(relid, userid, &st->opts);
 	st->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "redis_wrapper row",
 										ALLOCSET_SMALL_SIZES);
+	st->batch_qual = -1;
 	st->release.func = release_scan;
 	st->release.arg = st;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->release);
@@ -139,18 +157,16 @@ map_columns(RwScanState *st, TupleDesc tupdesc, List *attnos)
 }
 
 /*
- * Open the core's scan with the clauses Redis serves, their parameters'
- * current values computed first in econtext (a nested loop's rescan changes
- * them).  With the scan open (requalify), give it those new values instead:
- * the same scan reads again, on its connection.
+ * The clauses Redis serves (list_length(st->quals) of them), their
+ * parameters' current values computed in econtext (a nested loop's rescan
+ * changes them), in its per-tuple memory.
  */
-static void
-open_scan(RwScanState *st, ExprContext *econtext)
+static RwQual *
+current_quals(RwScanState *st, ExprContext *econtext)
 {
-	RwQual	   *quals = palloc(sizeof(RwQual) * Max(list_length(st->quals), 1));
 	MemoryContext old = econtext ?
 		MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory) : CurrentMemoryContext;
-	RwError		err;
+	RwQual	   *quals = palloc(sizeof(RwQual) * Max(list_length(st->quals), 1));
 	int			n = 0;
 	ListCell   *lc;
 
@@ -174,8 +190,21 @@ open_scan(RwScanState *st, ExprContext *econtext)
 		n++;
 	}
 	MemoryContextSwitchTo(old);
+	return quals;
+}
 
-	/* The values are borrowed while the core opens the scan, no longer. */
+/*
+ * Open the core's scan with quals, the clauses Redis serves.  With the scan
+ * open (requalify), give it their new values instead: the same scan reads
+ * again, on its connection.  The values are borrowed while the core opens
+ * the scan, no longer.
+ */
+static void
+send_quals(RwScanState *st, RwQual *quals)
+{
+	int			n = list_length(st->quals);
+	RwError		err;
+
 	if (st->scan)
 		RW_CORE_CALL(rw_scan_requalify(st->scan, quals, n, &err), &err,
 					 st->opts.relname, st->opts.servername);
@@ -188,9 +217,16 @@ open_scan(RwScanState *st, ExprContext *econtext)
 	}
 	st->requalify = false;
 	st->opened = true;
+	st->fetched = false;		/* the scan starts again */
+	st->next_row = 0;
 	st->opts.spec.quals = NULL;
 	st->opts.spec.nquals = 0;
-	pfree(quals);
+}
+
+static void
+open_scan(RwScanState *st, ExprContext *econtext)
+{
+	send_quals(st, current_quals(st, econtext));
 }
 
 /* The range table entry a plan scans: a count's is the one relation it counts. */
@@ -252,6 +288,15 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	st->opts.spec.reverse = intVal(list_nth(plan->fdw_private, RwScanPrivateReverse));
 	st->quals = (List *) list_nth(plan->fdw_private, RwScanPrivateQuals);
 	st->params = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+	/* A lookup of a batch of outer rows' values: never with a limit, which would cut it */
+	if (st->opts.spec.limit == 0)
+		st->batch_qual = intVal(list_nth(plan->fdw_private, RwScanPrivateBatchQual));
+	if (st->batch_qual >= 0)
+	{
+		st->batch_token = intVal(list_nth(plan->fdw_private, RwScanPrivateBatchToken));
+		st->estate = node->ss.ps.state;
+		st->cache = rw_lookup_cache_create();
+	}
 
 	/* Parameters' values may not exist yet (a nested loop's): open at the first row then. */
 	if (st->params == NIL)
@@ -277,7 +322,7 @@ row_context(void *arg)
 	RwScanState *st = (RwScanState *) arg;
 	const RwCell *key = &st->row[RW_KEY_CELL];
 	const char *shown = key->len >= 0 ?
-		rw_shown(st->batch.base + key->off, key->len, RW_SHOWN_KEY_MAX) :
+		rw_shown(st->row_base + key->off, key->len, RW_SHOWN_KEY_MAX) :
 		rw_shown(st->opts.spec.key, strlen(st->opts.spec.key), RW_SHOWN_KEY_MAX);
 
 	errcontext("Redis key \"%s\" read through foreign table \"%s\"", shown, st->opts.relname);
@@ -295,8 +340,9 @@ count_missing(RwScanState *st)
 
 /*
  * The next row's attributes into values and isnull (st->natts of each); false
- * after the last row.  Text Datums point into the core's batch, valid until
- * the next call; others are allocated in the row's own context.
+ * after the last row.  Text Datums point into the core's batch (or the
+ * cache's row), valid until the next call; others are allocated in the row's
+ * own context.
  */
 bool
 rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
@@ -306,18 +352,30 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 
 	/* Only jsonb and typed Datums are allocated: text ones are the batch's own cells. */
 	MemoryContextReset(st->row_cxt);
-	while (!st->fetched || st->next_row >= st->batch.nrows)
+	if (st->cached)
 	{
-		if (st->fetched && st->batch.done)
-		{
-			if (st->opts.spec.count_only && !st->counted)
-				count_missing(st);
+		if (st->cached_next == NULL)
 			return false;
-		}
-		fetch_batch(st);
+		st->row_base = st->cached_next->base;
+		st->row = st->cached_next->cells;
+		st->cached_next = st->cached_next->next;
 	}
-	st->row = st->batch.cells + st->next_row * st->batch.cells_per_row;
-	st->next_row++;
+	else
+	{
+		while (!st->fetched || st->next_row >= st->batch.nrows)
+		{
+			if (st->fetched && st->batch.done)
+			{
+				if (st->opts.spec.count_only && !st->counted)
+					count_missing(st);
+				return false;
+			}
+			fetch_batch(st);
+		}
+		st->row_base = st->batch.base;
+		st->row = st->batch.cells + st->next_row * st->batch.cells_per_row;
+		st->next_row++;
+	}
 
 	context.callback = row_context;
 	context.arg = st;
@@ -337,11 +395,87 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 
 		isnull[i] = col < 0 || st->row[col].len < 0;
 		if (!isnull[i])
-			values[i] = rw_column_datum(st->types, st->batch.base, st->row, col);
+			values[i] = rw_column_datum(st->types, st->row_base, st->row, col);
 	}
 	MemoryContextSwitchTo(old);
 	error_context_stack = context.previous;
 	return true;
+}
+
+/*
+ * Ask the core for the lookups of every value of outer, the latest batch of
+ * outer rows, in one go (quals being the clauses with this rescan's values),
+ * and keep the rows.
+ */
+static void
+fetch_outer_batch(RwScanState *st, RwQual *quals, const RwOuterBatch *outer)
+{
+	RwQual	   *lookup = &quals[st->batch_qual];
+	RwQual		own = *lookup;
+
+	lookup->values = outer->values;
+	lookup->nvalues = outer->nvalues;
+	send_quals(st, quals);
+	*lookup = own;
+	rw_lookup_cache_reset(st->cache, outer);
+	do
+	{
+		fetch_batch(st);
+		for (int64 r = 0; r < st->batch.nrows; r++)
+			rw_lookup_cache_add(st->cache, &st->batch,
+								st->batch.cells + r * st->batch.cells_per_row, st->opts.relname);
+	} while (!st->batch.done);
+	st->batches++;
+}
+
+/*
+ * Serve this rescan from the outer rows' batch, when its one lookup value
+ * is one of the batch's: from the rows kept, asking Redis first when they
+ * are of an older batch.  A NULL (no value) finds no row, as its lookup
+ * would.  False when the value must be looked up alone.
+ */
+static bool
+serve_from_batch(RwScanState *st, RwQual *quals)
+{
+	const RwQual *lookup = &quals[st->batch_qual];
+	const RwOuterBatch *outer;
+	RwCachedRow *rows = NULL;
+
+	if (st->outer == NULL)
+		st->outer = rw_outer_batch(st->estate, st->batch_token);
+	outer = st->outer;
+
+	if (lookup->nvalues == 1 && outer != NULL && outer->generation != 0)
+	{
+		const RwValue *v = &lookup->values[0];
+
+		if (st->cache->generation != outer->generation &&
+			rw_value_find(outer->values, outer->nvalues, v->p, v->len) >= 0)
+			fetch_outer_batch(st, quals, outer);
+		if (st->cache->generation != outer->generation ||
+			!rw_lookup_cache_rows(st->cache, v->p, v->len, &rows))
+			return false;
+	}
+	else if (lookup->nvalues != 0)
+		return false;
+	st->cached_rows = st->cached_next = rows;
+	return true;
+}
+
+/* Start reading with the clauses' current values: from a batch's rows, or from Redis. */
+static void
+start_scan(RwScanState *st, ExprContext *econtext)
+{
+	RwQual	   *quals = current_quals(st, econtext);
+
+	st->requalify = false;
+	st->cached = st->batch_qual >= 0 && serve_from_batch(st, quals);
+	if (!st->cached)
+	{
+		if (st->batch_qual >= 0)
+			st->alone++;
+		send_quals(st, quals);
+	}
 }
 
 TupleTableSlot *
@@ -351,8 +485,8 @@ redisIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
 	ExecClearTuple(slot);
-	if (st->scan == NULL || st->requalify)
-		open_scan(st, node->ss.ps.ps_ExprContext);
+	if ((st->scan == NULL && !st->cached) || st->requalify)
+		start_scan(st, node->ss.ps.ps_ExprContext);
 	if (!rw_scan_row(st, slot->tts_values, slot->tts_isnull))
 		return slot;
 	return ExecStoreVirtualTuple(slot);
@@ -369,6 +503,8 @@ redisReScanForeignScan(ForeignScanState *node)
 	 */
 	if (st->params != NIL && node->ss.ps.chgParam != NULL)
 		st->requalify = true;
+	else if (st->cached)
+		st->cached_next = st->cached_rows;
 	else if (st->scan)
 		rw_scan_rescan(st->scan);
 	st->fetched = false;
@@ -403,6 +539,10 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("Redis Limit", NULL, limit, es);
 	if (intVal(list_nth(plan->fdw_private, RwScanPrivateReverse)))
 		ExplainPropertyText("Redis Order", "descending (REV)", es);
+	if (intVal(list_nth(plan->fdw_private, RwScanPrivateBatchQual)) >= 0)
+		ExplainPropertyText("Redis Batched",
+							psprintf("the values of up to %d outer rows per lookup", RW_BATCH_ROWS),
+							es);
 
 	/* What Redis did, for a scan that ran: of the scans a parameterized loop opened, all */
 	if (es->analyze && st && st->opened)
@@ -415,6 +555,11 @@ redisExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("Redis Commands", NULL, stats.commands, es);
 		ExplainPropertyInteger("Redis Bytes Received", NULL, stats.bytes_received, es);
 		ExplainPropertyInteger("Redis Keys", NULL, stats.keys, es);
+	}
+	if (es->analyze && st && st->batch_qual >= 0)
+	{
+		ExplainPropertyInteger("Redis Batches", NULL, st->batches, es);
+		ExplainPropertyInteger("Redis Values Looked Up Alone", NULL, st->alone, es);
 	}
 }
 

@@ -81,6 +81,7 @@ cdef public int rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err) 
         d = choose_pushdown(spec)
         plan.pushed = d.pushed
         plan.rows = estimate(spec, d)
+        plan.keyed = keyed(spec, d)
         copy_text(plan.description, sizeof(plan.description), describe(spec, d))
         return RW_OK
     except BaseException as e:

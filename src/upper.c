@@ -85,7 +85,8 @@ redisGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		return;
 
 	/* Every row the scan returns counts: no clause may be left to PostgreSQL. */
-	pushed = rw_plan_clauses(root, input_rel, info, info->clauses, true, &rows, &command);
+	pushed = rw_plan_clauses(root, input_rel, info, info->clauses, true, &rows, &command,
+							 NULL);
 	foreach(lc, input_rel->baserestrictinfo)
 		if (!list_member_ptr(pushed, lfirst(lc)))
 			return;

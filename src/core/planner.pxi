@@ -106,6 +106,17 @@ cdef int choose_range(const RwScanSpec *spec, int n, Pushdown d) except -1:
     return 0
 
 
+cdef int keyed(const RwScanSpec *spec, Pushdown d) noexcept:
+    """The = clause served by a lookup, whose values each give at most one
+    row (a member, a field, an id or a key names one), its column 0 that
+    value as asked, whatever other values are asked with it: the C side may
+    then ask for many outer rows' values at once and share the rows out.
+    -1 for any other scan (a prefix, a range, a count)."""
+    if spec.count_only or d.qual < 0 or d.op != RW_OP_EQ:
+        return -1
+    return d.qual
+
+
 cdef str describe(const RwScanSpec *spec, Pushdown d):
     """What the scan asks Redis, for EXPLAIN."""
     cdef const Source *src = &SOURCES[spec.src_type]
