@@ -44,8 +44,7 @@ class RedisCluster:
 
     def stop(self):
         for node in self.nodes:
-            if node._container is not None:
-                node.stop()
+            node.stop()     # also those that never started: nothing to remove then
 
     def __enter__(self):
         return self.start()

@@ -1,8 +1,10 @@
 """What every container of this package shares: an optional ContainerNetwork
 membership under an alias, and a readiness wait that gives up with the
 container's log as soon as the container has exited."""
+import contextlib
 import time
 
+import docker.errors
 from testcontainers.core.container import DockerContainer
 
 from .network import ContainerNetwork
@@ -63,4 +65,5 @@ class Member(DockerContainer):
     def stop(self, force=True, delete_volume=True):
         if isinstance(self._rw_network, ContainerNetwork):
             self._rw_network.left(self)
-        super().stop(force, delete_volume)
+        with contextlib.suppress(docker.errors.NotFound):     # removed already
+            super().stop(force, delete_volume)
