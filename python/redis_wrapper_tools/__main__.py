@@ -4,7 +4,9 @@ import os
 import subprocess
 import sys
 
-from . import bench, build, demo, matrix
+from . import bench, build, demo
+from .images import RELEASES
+from .matrix import TARGETS
 
 
 def main(argv=None):
@@ -21,16 +23,33 @@ def main(argv=None):
     test = sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
     test.add_argument('--backend', choices=['local', 'containers'], default='local',
                       help='local processes (default) or a container of --target')
-    test.add_argument('--target', choices=sorted(matrix.TARGETS), default='debian13')
+    test.add_argument('--target', choices=sorted(TARGETS), default='debian13')
     sub.add_parser('test-matrix', help='the suite on every container target, as a table')
+    image = sub.add_parser('image', help='build the PostgreSQL + redis_wrapper images from the checkout')
+    image.add_argument('--target', choices=sorted(RELEASES), action='append',
+                       help='debian12 (PostgreSQL 15) or debian13 (PostgreSQL 17); default: both')
+    containers = sub.add_parser('test-containers',
+                                help='the cross-container tests (tests/containers) on each image target')
+    containers.add_argument('--target', choices=sorted(RELEASES), action='append',
+                            help='debian12 or debian13; default: both')
     args, pytest_args = parser.parse_known_args(argv)
-    if pytest_args and args.command not in ('test', 'test-matrix'):
+    if pytest_args and args.command not in ('test', 'test-matrix', 'test-containers'):
         parser.error('unrecognized arguments: %s' % ' '.join(pytest_args))
 
+    # The container commands import testcontainers only when run: the matrix's
+    # containers run ./dev with Debian's Python packages, which lack it.
     if args.command == 'test-matrix':
+        from . import matrix
         return matrix.run_matrix(pytest_args)
     if args.command == 'test' and args.backend == 'containers':
+        from . import matrix
         return matrix.run_one(args.target, pytest_args)
+    if args.command == 'image':
+        from . import cross
+        return cross.build_images(args.target or sorted(RELEASES))
+    if args.command == 'test-containers':
+        from . import cross
+        return cross.run(args.target or sorted(RELEASES), pytest_args)
     build.build_and_install(args.pg_config)
     if args.command == 'demo':
         demo.run(args.pg_config)
@@ -39,7 +58,9 @@ def main(argv=None):
     elif args.command == 'test':
         env = dict(os.environ, PG_CONFIG=args.pg_config)
         named = any(os.path.exists(a.split('::')[0]) for a in pytest_args if not a.startswith('-'))
-        tests = [] if named else [os.path.join(build.ROOT, 'tests')]
+        # The cross-container tests need an engine: ./dev test-containers runs them.
+        tests = [] if named else [os.path.join(build.ROOT, 'tests'),
+                                  '--ignore=' + os.path.join(build.ROOT, 'tests', 'containers')]
         return subprocess.call([sys.executable, '-m', 'pytest'] + tests + pytest_args, env=env)
     return 0
 

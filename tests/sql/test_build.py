@@ -53,6 +53,12 @@ def test_pyproject_makes_the_tooling_package_with_every_module(tmp_path):
                     '-w', str(tmp_path), build.ROOT], check=True, capture_output=True,
                    env=dict(os.environ, PATH=bindir + os.pathsep + os.environ.get('PATH', '')))
     wheel, = glob.glob(str(tmp_path / 'redis_wrapper_tools-*.whl'))
-    packaged = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith('redis_wrapper_tools/')}
+    files = zipfile.ZipFile(wheel)
+    packaged = {n for n in files.namelist() if n.startswith('redis_wrapper_tools/')}
     source = os.path.join(build.ROOT, 'python', 'redis_wrapper_tools')
-    assert packaged == {'redis_wrapper_tools/' + os.path.basename(f) for f in glob.glob(source + '/*.py')}
+    assert packaged == {'redis_wrapper_tools/' + os.path.relpath(f, source)
+                        for f in glob.glob(source + '/**/*.py', recursive=True)}
+    # Installing the tooling registers the pytest plugin with the fixtures.
+    entry_points, = [n for n in files.namelist() if n.endswith('.dist-info/entry_points.txt')]
+    assert files.read(entry_points).decode().split() == [
+        '[pytest11]', 'redis_wrapper', '=', 'redis_wrapper_tools.testing.plugin']
