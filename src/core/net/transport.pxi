@@ -2,7 +2,9 @@
 # turn, TLS for rediss://, then non-blocking send and receive.  Every wait goes
 # through g_wait, which PostgreSQL replaces with a latch wait that reports
 # pending interrupts (as Interrupted); all state lives in the object, so an
-# interrupted call can simply be repeated.  What goes over the stream, and
+# interrupted call can simply be repeated.  So can one stopped by g_no_wait
+# (an asynchronous scan's) before a wait to read, with WouldBlock: the
+# caller waits for that socket itself.  What goes over the stream, and
 # retrying a failed connection, are conn.pxi's.
 
 from libc.errno cimport errno, EINTR, EAGAIN, EINPROGRESS   # EWOULDBLOCK == EAGAIN on Linux
@@ -101,6 +103,7 @@ cdef int poll_wait(int fd, int events, int timeout_ms) noexcept nogil:
 
 
 cdef RwWaitFn g_wait = poll_wait
+cdef bint g_no_wait = False     # set during rw_scan_try_next: a wait to read raises WouldBlock
 
 
 cdef long long now_ms() noexcept nogil:
@@ -313,6 +316,8 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
+        if g_no_wait and events == RW_WAIT_READABLE:
+            raise WouldBlock(fd)
         if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
             with nogil:
                 r = g_wait(fd, events, timeout)
