@@ -280,9 +280,11 @@ extern void rw_scan_close(void *scan);
  * to read are left to the caller; a socket's writability (connecting, a full
  * send buffer) is waited for in place, as rw_scan_next does.  One socket per
  * scan: that is the room an Append's wait set has for each subplan.
+ * *wait_ms is how long Redis may take yet (command_timeout, connect_timeout):
+ * -1 for ever; once it is 0, the next call fails (or takes the late reply).
  */
 extern int	rw_scan_try_next(void *scan, RwBatch *batch, RwError *err);
-extern int	rw_scan_socket(void *scan);
+extern int	rw_scan_socket(void *scan, int *wait_ms);
 
 /* What a scan has cost so far, for EXPLAIN ANALYZE. */
 typedef struct RwScanStats

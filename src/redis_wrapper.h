@@ -229,7 +229,7 @@ extern double rw_scan_count(Oid relid, Oid userid);
 extern bool rw_scan_row(RwScanState *st, Datum *values, bool *isnull);
 extern void rw_scan_end(RwScanState *st);
 extern bool rw_scan_over(RwScanState *st);
-extern int	rw_scan_wait_socket(RwScanState *st);
+extern int	rw_scan_wait_socket(RwScanState *st, int *wait_ms);
 extern void redisBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *redisIterateForeignScan(ForeignScanState *node);
 extern void redisReScanForeignScan(ForeignScanState *node);

@@ -307,12 +307,12 @@ rw_scan_over(RwScanState *st)
 
 /*
  * An async scan that gave no row and is not over waits for Redis: the socket
- * its reply comes on.
+ * its reply comes on, and (*wait_ms) for how long yet: -1 for ever, 0 over.
  */
 int
-rw_scan_wait_socket(RwScanState *st)
+rw_scan_wait_socket(RwScanState *st, int *wait_ms)
 {
-	return rw_scan_socket(st->scan);
+	return rw_scan_socket(st->scan, wait_ms);
 }
 
 static void

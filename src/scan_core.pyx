@@ -119,8 +119,12 @@ cdef public int rw_scan_try_next(void *handle, RwBatch *batch, RwError *err) noe
         return report(err, e)
 
 
-cdef public int rw_scan_socket(void *handle) noexcept with gil:
-    return (<Scan> handle).blocked_fd
+cdef public int rw_scan_socket(void *handle, int *wait_ms) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    wait_ms[0] = -1
+    if s.blocked_deadline:
+        wait_ms[0] = <int> max(s.blocked_deadline - now_ms(), 0)
+    return s.blocked_fd
 
 
 cdef public void rw_scan_rescan(void *handle) noexcept with gil:

@@ -19,12 +19,14 @@ class Interrupted(Exception):
 
 
 class WouldBlock(Interrupted):
-    """rw_scan_try_next: a wait for fd to be readable was due.  As after an
-    interrupt, the scan resumes where it stood when called again."""
+    """rw_scan_try_next: a wait for fd to be readable, until deadline (0:
+    none), was due.  As after an interrupt, the scan resumes where it stood
+    when called again (and fails then if the deadline has passed)."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, deadline):
         super().__init__()
         self.fd = fd
+        self.deadline = deadline
 
 
 cdef str shown(bytes b):

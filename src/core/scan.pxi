@@ -19,7 +19,8 @@ cdef class Scan:
     cdef Fields fields              # the field columns read, or None
     cdef bint started, delivered, delivered_rows
     cdef bytes fault
-    cdef int blocked_fd             # the socket try_next_batch last stopped to read from
+    cdef int blocked_fd             # the socket try_next_batch last stopped to read from,
+    cdef long long blocked_deadline # and until when (0: no limit)
 
     cdef int open(self, const RwScanSpec *spec) except -1:
         cdef int i
@@ -112,6 +113,7 @@ cdef class Scan:
             return self.next_batch(b)
         except WouldBlock as e:
             self.blocked_fd = e.fd
+            self.blocked_deadline = e.deadline
             raise
         finally:
             g_no_wait = False

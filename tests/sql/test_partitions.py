@@ -308,3 +308,20 @@ def test_two_partitions_on_one_server(db, redis_trio):
         db.execute('drop table %s cascade' % t)
         for i in range(3):
             db.execute('drop server same_s%d cascade' % i)
+
+
+def test_command_timeout_holds_while_an_async_append_waits(db, redis_trio, parts):
+    """The Append's wait is PostgreSQL's, but a stopped server's partition
+    still fails after its server's command_timeout, as a sequential scan would."""
+    assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]
+    db.execute("alter server parts_s2 options (add command_timeout '200ms')")
+    db.execute("set statement_timeout = '10s'")       # the bound if command_timeout were ignored
+    try:
+        with stopped(redis_trio[2]):
+            with pytest.raises(psycopg.errors.ConnectionFailure,
+                               match=r'did not answer within 200 ms \(command_timeout\)'):
+                db.execute('select count(*) from %s' % parts)
+    finally:
+        db.execute('reset statement_timeout')
+        db.execute("alter server parts_s2 options (drop command_timeout)")
+    assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]

@@ -317,7 +317,7 @@ cdef class Transport:
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
         if g_no_wait and events == RW_WAIT_READABLE:
-            raise WouldBlock(fd)
+            raise WouldBlock(fd, deadline)
         if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
             with nogil:
                 r = g_wait(fd, events, timeout)
