@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from conftest import create_server, rows
+from redis_wrapper_tools.servers import Redis
+from test_tls import certs, tls_redis  # noqa: F401 (a fixture)
 
 NKEYS = 300
 LOCAL = 'public.parts_local'
@@ -325,3 +327,32 @@ def test_command_timeout_holds_while_an_async_append_waits(db, redis_trio, parts
         db.execute('reset statement_timeout')
         db.execute("alter server parts_s2 options (drop command_timeout)")
     assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]
+
+
+@pytest.fixture(scope='module')
+def handshakes(certs):
+    """A TLS server and one that wants a password: their handshakes' replies
+    are waited for by the Append too, on a backend's first query."""
+    tls = tls_redis(certs, 'no')
+    secret = Redis(password='s3cret').start()
+    yield tls, secret
+    tls.stop()
+    secret.stop()
+
+
+def test_tls_and_auth_handshakes_under_an_async_append(pg, testdb, db, certs, handshakes, redis_trio):
+    tls, secret = handshakes
+    t = make_parts(db, [redis_trio[0].url, 'rediss://localhost:%d' % tls.tls_port,
+                        'redis://:s3cret@127.0.0.1:%d' % secret.port], name='hs', pattern='hs:*')
+    db.execute("alter server hs_s1 options (add tls_ca_file '%s')" % certs['ca.crt'])
+    try:
+        db.execute("insert into %s select 'hs:' || i, 'v' || i from generate_series(1, 30) i" % t)
+        assert tls.client().dbsize() > 0 and secret.client().dbsize() > 0
+        with pg.connect(testdb) as fresh:       # no pooled connection: every handshake is async
+            assert 'Async Foreign Scan' in plan(fresh, 'select * from %s' % t)
+            assert rows(fresh, 'select count(*), count(distinct key) from %s' % t) == [(30, 30)]
+    finally:
+        db.execute('delete from %s' % t)
+        db.execute('drop table %s cascade' % t)
+        for i in range(3):
+            db.execute('drop server hs_s%d cascade' % i)

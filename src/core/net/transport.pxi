@@ -61,6 +61,7 @@ cdef extern from "<netdb.h>" nogil:
     enum:
         EAI_AGAIN
         EAI_NONAME
+        EAI_INPROGRESS
         AI_NUMERICHOST
 
 cdef extern from "<poll.h>" nogil:
@@ -220,10 +221,14 @@ cdef class Transport:
             self.lookup = rw_lookup_start(host, port, &rc)
             if self.lookup == NULL:
                 raise self.lookup_error(rc)
-        if self.wait_fd(rw_lookup_fd(self.lookup), RW_WAIT_READABLE, deadline) == RW_WAIT_TIMEOUT:
-            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": no answer within %d ms"
-                            % (self.url.host, self.connect_timeout_ms), final=True)
+        # The answer, else a wait for it: a call resumed once the pipe was
+        # readable (an asynchronous scan's, after WouldBlock) takes it at once.
         rc = rw_lookup_result(self.lookup, &self.addrs)
+        while rc == EAI_INPROGRESS:
+            if self.wait_fd(rw_lookup_fd(self.lookup), RW_WAIT_READABLE, deadline) == RW_WAIT_TIMEOUT:
+                raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": no answer within %d ms"
+                                % (self.url.host, self.connect_timeout_ms), final=True)
+            rc = rw_lookup_result(self.lookup, &self.addrs)
         rw_lookup_release(self.lookup)
         self.lookup = NULL
         if rc != 0:
