@@ -22,6 +22,9 @@ from test_tls import certs, tls_redis  # noqa: F401 (a fixture)
 
 NKEYS = 300
 LOCAL = 'public.parts_local'
+# Every statement here is bounded, so a wait that is not asynchronous after
+# all fails instead of hanging on a stopped server.
+BOUND = "set statement_timeout = '60s'"
 
 
 def make_parts(db, urls, name='parts', pattern='k:*', async_capable=True, **server_options):
@@ -68,6 +71,11 @@ def parts(pg, testdb, redis_trio):
             db.execute('drop server if exists parts_s%d cascade' % i)
 
 
+@pytest.fixture(autouse=True)
+def bounded(db):
+    db.execute(BOUND)
+
+
 def plan(db, query):
     return '\n'.join(r[0] for r in db.execute('explain (costs off) ' + query))
 
@@ -84,14 +92,17 @@ def stopped(server):
 
 def wait_for_append(pg, testdb, pid):
     """Until backend pid waits in an async Append's wait set."""
+    deadline = time.monotonic() + 60
     with pg.connect(testdb) as other:
         while rows(other, 'select wait_event from pg_stat_activity where pid = %s', pid) != [('AppendReady',)]:
+            assert time.monotonic() < deadline, 'backend %d never waited in an async Append' % pid
             time.sleep(0.01)
 
 
 def in_thread(pg, testdb, query):
     """Run query in a backend of its own, on a thread: (its pid, the outcome list, the thread)."""
     conn = pg.connect(testdb)
+    conn.execute(BOUND)
     pid = conn.execute('select pg_backend_pid()').fetchone()[0]
     outcome = []
 
@@ -200,7 +211,7 @@ def test_a_stopped_server_does_not_hold_up_the_others(db, redis_trio, parts):
             with pytest.raises(psycopg.errors.QueryCanceled):
                 db.execute('select tableoid::regclass::text from %s limit 10' % parts)
         finally:
-            db.execute('reset statement_timeout')
+            db.execute(BOUND)
             set_async(db, 'parts', True)
     assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]
 
@@ -213,7 +224,7 @@ def test_interrupts_reach_an_async_append_waiting(pg, testdb, db, redis_trio, pa
             db.execute("set statement_timeout = '300ms'")
             with pytest.raises(psycopg.errors.QueryCanceled):
                 db.execute('select count(*) from %s' % parts)
-            db.execute('reset statement_timeout')
+            db.execute(BOUND)
         else:
             pid, outcome, thread = in_thread(pg, testdb, 'select count(*) from %s' % parts)
             wait_for_append(pg, testdb, pid)
@@ -317,14 +328,13 @@ def test_command_timeout_holds_while_an_async_append_waits(db, redis_trio, parts
     still fails after its server's command_timeout, as a sequential scan would."""
     assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]
     db.execute("alter server parts_s2 options (add command_timeout '200ms')")
-    db.execute("set statement_timeout = '10s'")       # the bound if command_timeout were ignored
     try:
         with stopped(redis_trio[2]):
             with pytest.raises(psycopg.errors.ConnectionFailure,
                                match=r'did not answer within 200 ms \(command_timeout\)'):
                 db.execute('select count(*) from %s' % parts)
     finally:
-        db.execute('reset statement_timeout')
+        db.execute(BOUND)
         db.execute("alter server parts_s2 options (drop command_timeout)")
     assert rows(db, 'select count(*) from %s' % parts) == [(NKEYS,)]
 
