@@ -366,3 +366,15 @@ def test_tls_and_auth_handshakes_under_an_async_append(pg, testdb, db, certs, ha
         db.execute('drop table %s cascade' % t)
         for i in range(3):
             db.execute('drop server hs_s%d cascade' % i)
+
+
+def test_a_cursor_left_mid_append(db, parts):
+    """Scans left waiting for replies when a cursor closes are let go of:
+    their connections are not pooled mid-reply, and the next read is whole."""
+    db.execute('begin')
+    db.execute('declare c cursor for select key from %s' % parts)
+    got = db.execute('fetch 7 from c').fetchall()
+    assert len(got) == 7
+    db.execute('close c')
+    db.execute('commit')
+    assert rows(db, 'select count(*), count(distinct key) from %s' % parts) == [(NKEYS, NKEYS)]
