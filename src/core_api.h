@@ -18,7 +18,8 @@ typedef enum RwStatus
 {
 	RW_OK = 0,
 	RW_INTERRUPTED = 1,
-	RW_ERROR = 2
+	RW_ERROR = 2,
+	RW_WOULD_BLOCK = 3			/* rw_scan_try_next: no reply has come yet */
 } RwStatus;
 
 /* What went wrong; fdw.c maps each kind to a SQLSTATE. */
@@ -274,6 +275,21 @@ extern void rw_scan_rescan(void *scan);
  */
 extern int	rw_scan_requalify(void *scan, const RwQual *quals, int nquals, RwError *err);
 extern void rw_scan_close(void *scan);
+
+/*
+ * Asynchronous scans (PostgreSQL's async Append reads several partitions at
+ * once): rw_scan_try_next is rw_scan_next that never waits for Redis to
+ * answer.  RW_WOULD_BLOCK means no reply has come yet: the scan's requests
+ * are sent and its state is intact, and rw_scan_socket is the socket to wait
+ * for until it is readable before calling again.  Only waits for something
+ * to read are left to the caller; a socket's writability (connecting, a full
+ * send buffer) is waited for in place, as rw_scan_next does.  One socket per
+ * scan: that is the room an Append's wait set has for each subplan.
+ * *wait_ms is how long Redis may take yet (command_timeout, connect_timeout):
+ * -1 for ever; once it is 0, the next call fails (or takes the late reply).
+ */
+extern int	rw_scan_try_next(void *scan, RwBatch *batch, RwError *err);
+extern int	rw_scan_socket(void *scan, int *wait_ms);
 
 /* What a scan has cost so far, for EXPLAIN ANALYZE. */
 typedef struct RwScanStats

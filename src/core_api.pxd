@@ -7,6 +7,7 @@ cdef extern from "core_api.h":
         RW_OK
         RW_INTERRUPTED
         RW_ERROR
+        RW_WOULD_BLOCK
     ctypedef enum RwErrorKind:
         RW_ERR_NONE
         RW_ERR_CONNECT

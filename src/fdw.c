@@ -1,8 +1,8 @@
 /*
  * redis_wrapper: the module's entry points, the FDW handler and its callback
- * table.  Planning is in planner.c, execution in scan.c, writes in modify.c
- * and xact.c, IMPORT FOREIGN SCHEMA in import.c, batched join lookups in
- * prefetch.c; everything Redis happens in
+ * table.  Planning is in planner.c, execution in scan.c (and async.c for an
+ * async Append), writes in modify.c and xact.c, IMPORT FOREIGN SCHEMA in
+ * import.c, batched join lookups in prefetch.c; everything Redis happens in
  * the Cython core (scan_core.pyx), reached through core_api.h.
  */
 #include "redis_wrapper.h"
@@ -67,6 +67,11 @@ redis_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ExecForeignBatchInsert = redisExecForeignBatchInsert;
 	routine->GetForeignModifyBatchSize = redisGetForeignModifyBatchSize;
 	routine->ExecForeignTruncate = redisExecForeignTruncate;
+
+	routine->IsForeignPathAsyncCapable = redisIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = redisForeignAsyncProduce;
+	routine->ForeignAsyncConfigureWait = redisForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = redisForeignAsyncProduce;
 #endif
 	PG_RETURN_POINTER(routine);
 }

@@ -53,6 +53,9 @@ static const RwOption valid_options[] = {
 	/* planning: the server's, unless the table says otherwise */
 	{"use_remote_estimate", ForeignServerRelationId},
 	{"use_remote_estimate", ForeignTableRelationId},
+	/* async Append: the partitions of a partitioned table read at once */
+	{"async_capable", ForeignServerRelationId},
+	{"async_capable", ForeignTableRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -272,7 +275,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "tls_verify") == 0 ||
 				 strcmp(def->defname, "transactional") == 0 ||
-				 strcmp(def->defname, "use_remote_estimate") == 0)
+				 strcmp(def->defname, "use_remote_estimate") == 0 ||
+				 strcmp(def->defname, "async_capable") == 0)
 			(void) defGetBoolean(def);
 		else if (is_path_option(def->defname))
 		{
@@ -385,7 +389,10 @@ user_mapping_options(Oid serverid, Oid userid, Oid *umid, Oid *umuser)
 	return NIL;
 }
 
-/* batch_size, transactional and use_remote_estimate, a server's or (read after it) a table's */
+/*
+ * batch_size, transactional, use_remote_estimate and async_capable, a
+ * server's or (read after it) a table's
+ */
 static void
 server_or_table_option(DefElem *def, RwTableOptions *opts)
 {
@@ -395,6 +402,8 @@ server_or_table_option(DefElem *def, RwTableOptions *opts)
 		opts->transactional = defGetBoolean(def);
 	else if (strcmp(def->defname, "use_remote_estimate") == 0)
 		opts->use_remote_estimate = defGetBoolean(def);
+	else if (strcmp(def->defname, "async_capable") == 0)
+		opts->async_capable = defGetBoolean(def);
 }
 
 /*

@@ -30,6 +30,7 @@ typedef struct RwTableOptions
 	int			batch_size;		/* rows per call of a batched INSERT */
 	bool		transactional;	/* writes wait for the transaction's commit */
 	bool		use_remote_estimate;	/* planning asks Redis for the table's size */
+	bool		async_capable;	/* an Append may read it asynchronously (async.c) */
 } RwTableOptions;
 
 /* option.c */
@@ -297,11 +298,20 @@ extern RwScanState *rw_scan_table(Relation rel);
 extern double rw_scan_count(Oid relid, Oid userid);
 extern bool rw_scan_row(RwScanState *st, Datum *values, bool *isnull);
 extern void rw_scan_end(RwScanState *st);
+extern bool rw_scan_over(RwScanState *st);
+extern int	rw_scan_wait_socket(RwScanState *st, int *wait_ms);
 extern void redisBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *redisIterateForeignScan(ForeignScanState *node);
 extern void redisReScanForeignScan(ForeignScanState *node);
 extern void redisEndForeignScan(ForeignScanState *node);
 extern void redisExplainForeignScan(ForeignScanState *node, struct ExplainState *es);
+
+/* async.c: async Append */
+#if PG_VERSION_NUM >= 140000
+extern bool redisIsForeignPathAsyncCapable(ForeignPath *path);
+extern void redisForeignAsyncProduce(struct AsyncRequest *areq);
+extern void redisForeignAsyncConfigureWait(struct AsyncRequest *areq);
+#endif
 
 /* modify.c: writes */
 #if PG_VERSION_NUM >= 140000

@@ -45,6 +45,7 @@ struct RwScanState
 	MemoryContextCallback release;
 	bool		opened;			/* a core scan was opened, for EXPLAIN ANALYZE */
 	bool		requalify;		/* its parameters changed: new values at the next row */
+	bool		async;			/* an async Append's: rows only as Redis's replies come */
 	RwScanStats closed;			/* what the core scans released so far cost */
 	/* a batched lookup (prefetch.c) */
 	int			batch_qual;		/* the index in quals of the lookup clause, or -1 */
@@ -297,6 +298,9 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 		st->estate = node->ss.ps.state;
 		st->cache = rw_lookup_cache_create();
 	}
+#if PG_VERSION_NUM >= 140000
+	st->async = node->ss.ps.async_capable;
+#endif
 
 	/* Parameters' values may not exist yet (a nested loop's): open at the first row then. */
 	if (st->params == NIL)
@@ -304,16 +308,56 @@ redisBeginForeignScan(ForeignScanState *node, int eflags)
 	node->fdw_state = st;
 }
 
-/* Ask the core for the next batch. */
-static void
-fetch_batch(RwScanState *st)
+/*
+ * Ask the core for the next batch, waiting for it or (wait false) taking it
+ * only if Redis has answered: false then when it has not.
+ */
+static bool
+fetch_batch(RwScanState *st, bool wait)
 {
 	RwError		err;
+	int			rc;
 
-	RW_CORE_CALL(rw_scan_next(st->scan, &st->batch, &err), &err,
-				 st->opts.relname, st->opts.servername);
+	while ((rc = wait ? rw_scan_next(st->scan, &st->batch, &err) :
+			rw_scan_try_next(st->scan, &st->batch, &err)) == RW_INTERRUPTED)
+		CHECK_FOR_INTERRUPTS();
+	if (rc == RW_WOULD_BLOCK)
+		return false;
+	if (rc != RW_OK)
+		rw_raise(&err, st->opts.relname, st->opts.servername);
 	st->next_row = 0;
 	st->fetched = true;
+	return true;
+}
+
+/*
+ * Fetch until a row is in hand or the scan is over (waiting for Redis, or,
+ * wait false, only as far as its replies have come): false if one has not.
+ */
+static bool
+row_or_end(RwScanState *st, bool wait)
+{
+	while (!st->fetched || (st->next_row >= st->batch.nrows && !st->batch.done))
+		if (!fetch_batch(st, wait))
+			return false;
+	return true;
+}
+
+/* The scan has returned its last row. */
+bool
+rw_scan_over(RwScanState *st)
+{
+	return st->fetched && st->next_row >= st->batch.nrows && st->batch.done;
+}
+
+/*
+ * An async scan that gave no row and is not over waits for Redis: the socket
+ * its reply comes on, and (*wait_ms) for how long yet: -1 for ever, 0 over.
+ */
+int
+rw_scan_wait_socket(RwScanState *st, int *wait_ms)
+{
+	return rw_scan_socket(st->scan, wait_ms);
 }
 
 static void
@@ -362,15 +406,12 @@ rw_scan_row(RwScanState *st, Datum *values, bool *isnull)
 	}
 	else
 	{
-		while (!st->fetched || st->next_row >= st->batch.nrows)
+		row_or_end(st, true);
+		if (rw_scan_over(st))
 		{
-			if (st->fetched && st->batch.done)
-			{
-				if (st->opts.spec.count_only && !st->counted)
-					count_missing(st);
-				return false;
-			}
-			fetch_batch(st);
+			if (st->opts.spec.count_only && !st->counted)
+				count_missing(st);
+			return false;
 		}
 		st->row_base = st->batch.base;
 		st->row = st->batch.cells + st->next_row * st->batch.cells_per_row;
@@ -420,7 +461,7 @@ fetch_outer_batch(RwScanState *st, RwQual *quals, const RwOuterBatch *outer)
 	rw_lookup_cache_reset(st->cache, outer);
 	do
 	{
-		fetch_batch(st);
+		fetch_batch(st, true);
 		for (int64 r = 0; r < st->batch.nrows; r++)
 			rw_lookup_cache_add(st->cache, &st->batch,
 								st->batch.cells + r * st->batch.cells_per_row, st->opts.relname);
@@ -487,6 +528,9 @@ redisIterateForeignScan(ForeignScanState *node)
 	ExecClearTuple(slot);
 	if ((st->scan == NULL && !st->cached) || st->requalify)
 		start_scan(st, node->ss.ps.ps_ExprContext);
+	/* Read asynchronously: no row yet rather than a wait (async.c waits) */
+	if (st->async && !row_or_end(st, false))
+		return slot;
 	if (!rw_scan_row(st, slot->tts_values, slot->tts_isnull))
 		return slot;
 	return ExecStoreVirtualTuple(slot);

@@ -110,6 +110,24 @@ cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcep
         return report(err, e)
 
 
+cdef public int rw_scan_try_next(void *handle, RwBatch *batch, RwError *err) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    try:
+        s.try_next_batch(batch)
+        return RW_OK
+    except BaseException as e:
+        s.failed(e)
+        return report(err, e)
+
+
+cdef public int rw_scan_socket(void *handle, int *wait_ms) noexcept with gil:
+    cdef Scan s = <Scan> handle
+    wait_ms[0] = -1
+    if s.blocked_deadline:
+        wait_ms[0] = <int> max(s.blocked_deadline - now_ms(), 0)
+    return s.blocked_fd
+
+
 cdef public void rw_scan_rescan(void *handle) noexcept with gil:
     cdef Scan s = <Scan> handle
     try:

@@ -26,6 +26,15 @@ def redis_server():
 
 
 @pytest.fixture(scope='session')
+def redis_trio():
+    """Three redis-servers, for tables spread over several servers."""
+    servers = [Redis().start() for _ in range(3)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope='session')
 def pg(pg_config):
     server = Postgres(pg_config).start()
     yield server

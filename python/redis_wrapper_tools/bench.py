@@ -16,14 +16,18 @@ just their data and runs just them.
 
 Then the writes (issue 12): INSERT, COPY, UPDATE and DELETE through the
 foreign tables beside the raw client writing the same rows, pipelined.
-`./dev bench --only writes` runs just them (they load nothing first)."""
+`./dev bench --only writes` runs just them (they load nothing first).
+
+Then a table partitioned over three redis-servers, read with async foreign
+scans beside one partition after another (issue 14; bench_partitions.py,
+`./dev bench --only partitions` alone)."""
 import os
 import statistics
 import subprocess
 import sys
 import time
 
-from . import build, spec_data
+from . import bench_partitions, build, spec_data
 from .servers import Postgres, Redis
 
 MILLION = 1_000_000
@@ -104,7 +108,7 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
     pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
     rd = Redis().start()
     try:
-        if only != 'writes':
+        if only in (None, 'lookups'):
             print('loading the data set ...', file=sys.stderr, flush=True)
             load(rd.client(), only)
         conn = pg.connect()
@@ -117,11 +121,14 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
         if only is None:
             scans(pg, conn, rd, build_dir, rounds, out)
             print(file=out)
-        if only != 'writes':
+        if only in (None, 'lookups'):
             lookups(conn, rd.client(), out)
             print(file=out)
-        if only != 'lookups':
+        if only in (None, 'writes'):
             writes(conn, rd, build_dir, rounds, out)
+            print(file=out)
+        if only in (None, 'partitions'):
+            bench_partitions.run(conn, rounds, timed, out)
     finally:
         rd.stop()
         pg.stop()

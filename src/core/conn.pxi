@@ -46,6 +46,7 @@ cdef class Connection(Target):
     cdef char *rbuf
     cdef Counters counters          # the scan's that holds the connection
     cdef bint sent                  # commands went out since data last came in
+    cdef long long reply_due        # command_timeout's end for the wait under way, 0: none
 
     def __cinit__(self):
         self.counters = Counters()
@@ -178,6 +179,7 @@ cdef class Connection(Target):
                 return 0
             self.out_pos += n
             self.sent = True
+            self.reply_due = 0
         self.out.size = 0
         self.out_pos = 0
         return 0
@@ -209,12 +211,17 @@ cdef class Connection(Target):
                     self.counters.s.bytes_received += n
                     self.counters.s.round_trips += self.sent
                     self.sent = False
+                    self.reply_due = 0
                     return n
                 if n == 0:
                     raise CoreError(RW_ERR_IO, "Redis at %s closed the connection" % self.where())
+                # command_timeout counts from the last progress: a wait resumed
+                # (after an interrupt, or an asynchronous scan's WouldBlock) goes on
                 limit = deadline
                 if not limit and self.command_timeout_ms > 0:
-                    limit = now_ms() + self.command_timeout_ms
+                    if not self.reply_due:
+                        self.reply_due = now_ms() + self.command_timeout_ms
+                    limit = self.reply_due
                 r = self.transport.wait(want | (RW_WAIT_WRITABLE if self.out_pos < self.out.size else 0), limit)
                 if r == RW_WAIT_TIMEOUT:
                     if deadline:

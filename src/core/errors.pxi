@@ -18,6 +18,17 @@ class Interrupted(Exception):
     """A socket wait saw a pending PostgreSQL interrupt; the scan can resume."""
 
 
+class WouldBlock(Interrupted):
+    """rw_scan_try_next: a wait for fd to be readable, until deadline (0:
+    none), was due.  As after an interrupt, the scan resumes where it stood
+    when called again (and fails then if the deadline has passed)."""
+
+    def __init__(self, fd, deadline):
+        super().__init__()
+        self.fd = fd
+        self.deadline = deadline
+
+
 cdef str shown(bytes b):
     """Redis bytes for a message: backslash escapes for control characters and
     bytes that are not UTF-8, cut after 200 bytes."""
@@ -51,6 +62,8 @@ cdef void copy_text(char *dst, size_t size, object text) noexcept:
 
 cdef int report(RwError *err, object exc) noexcept:
     """Fill err from an exception; returns the status for it."""
+    if isinstance(exc, WouldBlock):
+        return RW_WOULD_BLOCK
     if isinstance(exc, Interrupted):
         return RW_INTERRUPTED
     if isinstance(exc, CoreError):

@@ -19,6 +19,8 @@ cdef class Scan:
     cdef Fields fields              # the field columns read, or None
     cdef bint started, delivered, delivered_rows
     cdef bytes fault
+    cdef int blocked_fd             # the socket try_next_batch last stopped to read from,
+    cdef long long blocked_deadline # and until when (0: no limit)
 
     cdef int open(self, const RwScanSpec *spec) except -1:
         cdef int i
@@ -101,6 +103,20 @@ cdef class Scan:
                 raise
         self.restart(True)
         return self.fill_counted(b) if self.count_only else self.fill(b)
+
+    cdef int try_next_batch(self, RwBatch *b) except -1:
+        """next_batch, but where it would wait for a reply, WouldBlock instead
+        (remembering its socket); called again, it goes on from there."""
+        global g_no_wait
+        g_no_wait = True
+        try:
+            return self.next_batch(b)
+        except WouldBlock as e:
+            self.blocked_fd = e.fd
+            self.blocked_deadline = e.deadline
+            raise
+        finally:
+            g_no_wait = False
 
     cdef int fill_counted(self, RwBatch *b) except -1:
         """count_only: read every batch, then one row holding how many rows

@@ -11,7 +11,7 @@ def test_unknown_table_option_lists_the_valid_ones(db):
         db.execute("create foreign table redis.v1 (element text) server redis_server "
                    "options (src_type 'list', src_key 'k', colour 'blue')")
     assert 'invalid option "colour"' in str(e.value)
-    assert e.value.diag.message_hint == 'Valid options in this context are: src_type, src_key, fetch, default_ttl, batch_size, transactional, use_remote_estimate'
+    assert e.value.diag.message_hint == 'Valid options in this context are: src_type, src_key, fetch, default_ttl, batch_size, transactional, use_remote_estimate, async_capable'
 
 
 def test_unknown_server_option(db):

@@ -2,7 +2,9 @@
 # turn, TLS for rediss://, then non-blocking send and receive.  Every wait goes
 # through g_wait, which PostgreSQL replaces with a latch wait that reports
 # pending interrupts (as Interrupted); all state lives in the object, so an
-# interrupted call can simply be repeated.  What goes over the stream, and
+# interrupted call can simply be repeated.  So can one stopped by g_no_wait
+# (an asynchronous scan's) before a wait to read, with WouldBlock: the
+# caller waits for that socket itself.  What goes over the stream, and
 # retrying a failed connection, are conn.pxi's.
 
 from libc.errno cimport errno, EINTR, EAGAIN, EINPROGRESS   # EWOULDBLOCK == EAGAIN on Linux
@@ -59,6 +61,7 @@ cdef extern from "<netdb.h>" nogil:
     enum:
         EAI_AGAIN
         EAI_NONAME
+        EAI_INPROGRESS
         AI_NUMERICHOST
 
 cdef extern from "<poll.h>" nogil:
@@ -101,6 +104,7 @@ cdef int poll_wait(int fd, int events, int timeout_ms) noexcept nogil:
 
 
 cdef RwWaitFn g_wait = poll_wait
+cdef bint g_no_wait = False     # set during rw_scan_try_next: a wait to read raises WouldBlock
 
 
 cdef long long now_ms() noexcept nogil:
@@ -217,10 +221,14 @@ cdef class Transport:
             self.lookup = rw_lookup_start(host, port, &rc)
             if self.lookup == NULL:
                 raise self.lookup_error(rc)
-        if self.wait_fd(rw_lookup_fd(self.lookup), RW_WAIT_READABLE, deadline) == RW_WAIT_TIMEOUT:
-            raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": no answer within %d ms"
-                            % (self.url.host, self.connect_timeout_ms), final=True)
+        # The answer, else a wait for it: a call resumed once the pipe was
+        # readable (an asynchronous scan's, after WouldBlock) takes it at once.
         rc = rw_lookup_result(self.lookup, &self.addrs)
+        while rc == EAI_INPROGRESS:
+            if self.wait_fd(rw_lookup_fd(self.lookup), RW_WAIT_READABLE, deadline) == RW_WAIT_TIMEOUT:
+                raise CoreError(RW_ERR_CONNECT, "could not resolve Redis host \"%s\": no answer within %d ms"
+                                % (self.url.host, self.connect_timeout_ms), final=True)
+            rc = rw_lookup_result(self.lookup, &self.addrs)
         rw_lookup_release(self.lookup)
         self.lookup = NULL
         if rc != 0:
@@ -313,6 +321,8 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
+        if g_no_wait and events == RW_WAIT_READABLE:
+            raise WouldBlock(fd, deadline)
         if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
             with nogil:
                 r = g_wait(fd, events, timeout)
