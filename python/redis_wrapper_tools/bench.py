@@ -15,7 +15,12 @@ just their data and runs just them.
 
 Then the writes (issue 12): INSERT, COPY, UPDATE and DELETE through the
 foreign tables beside the raw client writing the same rows, pipelined.
-`./dev bench --only writes` runs just them (they load nothing first)."""
+`./dev bench --only writes` runs just them (they load nothing first).
+
+Then a fresh backend's first query (issue 16): ours with the library preloaded
+and not, beside `select 1` and a C FDW's, with each backend's private memory
+after it and connection-per-query throughput.  `./dev bench --only preload`
+runs just that (on PostgreSQL clusters of its own)."""
 import os
 import statistics
 import subprocess
@@ -99,6 +104,12 @@ def python_start_ms(pg):
 
 
 def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
+    if only == 'preload':
+        rd = Redis().start()
+        try:
+            return preload(pg_config_path, rd, out)
+        finally:
+            rd.stop()
     build_dir = build.build_dir(pg_config_path)
     pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
     rd = Redis().start()
@@ -121,6 +132,9 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
             print(file=out)
         if only != 'lookups':
             writes(conn, rd, build_dir, rounds, out)
+        if only is None:
+            print(file=out)
+            preload(pg_config_path, rd, out)
     finally:
         rd.stop()
         pg.stop()
@@ -485,4 +499,117 @@ def write_report(results, out):
             '-' if target is None else '%.1fx' % target, met), file=out)
     print(file=out)
     print('targets: INSERT and COPY <= 1.5x the raw pipelining client', file=out)
+    print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
+
+
+# Issue 16: what a fresh backend's first query costs.  Two clusters side by
+# side, one with the library preloaded; in each a 3-element list table, and
+# for the classic baseline file_fdw (a C FDW from contrib, loaded on first use
+# as a C FDW is) reading a 3-line file.  (case, preloaded cluster?, query).
+PRELOAD_ROUNDS = 21
+PRELOAD_CASES = [
+    ('select 1', False, 'select 1'),
+    ('C FDW (file_fdw), 3 lines', False, 'select * from small_file'),
+    ('ours, not preloaded', False, 'select * from redis.small'),
+    ('ours, preloaded', True, 'select * from redis.small'),
+    ('select 1, preloaded cluster', True, 'select 1'),
+]
+PGBENCH_TRANSACTIONS = 300
+# Targets: preloaded <= select 1 + 2 ms and <= 3 MB private memory more than
+# select 1's backend; not preloaded <= 12 ms.
+PRELOAD_TARGETS = {'over_select1_ms': 2.0, 'added_mb': 3.0, 'lazy_ms': 12.0}
+
+
+def preload(pg_config_path, rd, out):
+    rd.client().rpush('p:small', 'foo', 'bar', '42')
+    clusters = {False: Postgres(pg_config_path),
+                True: Postgres(pg_config_path, settings={'shared_preload_libraries': 'redis_wrapper'})}
+    try:
+        for preloaded, pg in clusters.items():
+            pg.start()
+            preload_setup(pg, rd.url)
+        samples = {case: {'first': [], 'second': [], 'uss': [], 'pss': []} for case, _, _ in PRELOAD_CASES}
+        for _ in range(PRELOAD_ROUNDS):       # the cases in turn, round by round
+            for case, preloaded, sql in PRELOAD_CASES:
+                first_query(clusters[preloaded], sql, samples[case])
+        results = [(case, {k: statistics.median(v) for k, v in samples[case].items()},
+                    pgbench_tps(pg_config_path, clusters[preloaded], sql))
+                   for case, preloaded, sql in PRELOAD_CASES]
+    finally:
+        for pg in clusters.values():
+            pg.stop()
+    preload_report(results, out)
+
+
+def preload_setup(pg, url):
+    path = os.path.join(pg.dir, 'small.txt')
+    with open(path, 'w') as f:
+        f.write('foo\nbar\n42\n')
+    os.chmod(path, 0o644)
+    with pg.connect() as conn:
+        conn.execute(spec_data.SETUP_SQL.format(conn_url=url))
+        conn.execute("create foreign table redis.small (element text) server redis_server "
+                     "options (src_type 'list', src_key 'p:small')")
+        conn.execute('create extension file_fdw')
+        conn.execute('create server files foreign data wrapper file_fdw')
+        conn.execute("create foreign table small_file (element text) server files "
+                     "options (filename '%s')" % path)
+
+
+def first_query(pg, sql, into):
+    """In a fresh backend: the first run of sql, the backend's memory after it,
+    and a second run."""
+    with pg.connect() as conn:
+        conn.prepare_threshold = None
+        into['first'].append(timed(lambda: conn.execute(sql).fetchall()))
+        pid = conn.info.backend_pid
+        with open('/proc/%d/smaps_rollup' % pid) as f:
+            kb = {line.split(':')[0]: int(line.split()[1]) for line in f if line.endswith('kB\n')}
+        into['uss'].append(kb['Private_Clean'] + kb['Private_Dirty'])
+        into['pss'].append(kb['Pss'])
+        into['second'].append(timed(lambda: conn.execute(sql).fetchall()))
+
+
+def pgbench_tps(pg_config_path, pg, sql):
+    """pgbench -C: a new connection for every transaction, one query each."""
+    pgbench = os.path.join(pg.bindir, 'pgbench')
+    script = os.path.join(pg.dir, 'bench.sql')
+    with open(script, 'w') as f:
+        f.write(sql + ';\n')
+    done = subprocess.run([pgbench, '-n', '-C', '-c', '2', '-j', '2', '-t', str(PGBENCH_TRANSACTIONS),
+                           '-f', script, '-h', '127.0.0.1', '-p', str(pg.port), '-U', 'postgres', 'postgres'],
+                          check=True, capture_output=True, text=True).stdout
+    for line in done.splitlines():
+        if line.startswith('tps = '):
+            return float(line.split()[2])
+    raise RuntimeError('pgbench printed no tps:\n' + done)
+
+
+def preload_report(results, out):
+    m = {case: (medians, tps) for case, medians, tps in results}
+    base_ms, base_uss = m['select 1'][0]['first'], m['select 1'][0]['uss']
+    head = '%-28s %9s %9s %9s %9s %9s %10s %9s' % (
+        'fresh backend', 'first', '- select1', 'second', 'USS', '+USS', 'Pss', 'pgbench -C')
+    print('first query in a fresh backend: median of %d; USS/Pss from /proc/PID/smaps_rollup after it, '
+          '+USS over select 1\'s backend; pgbench -C -c 2 -j 2 -t %d, tps'
+          % (PRELOAD_ROUNDS, PGBENCH_TRANSACTIONS), file=out)
+    print(head, file=out)
+    print('-' * len(head), file=out)
+    for case, medians, tps in results:
+        print('%-28s %7.2fms %7.2fms %7.2fms %7.1fMB %7.1fMB %8.1fMB %9.0f' % (
+            case, medians['first'], medians['first'] - base_ms, medians['second'], medians['uss'] / 1024,
+            (medians['uss'] - base_uss) / 1024, medians['pss'] / 1024, tps), file=out)
+    pre, lazy = m['ours, preloaded'][0], m['ours, not preloaded'][0]
+    missed = []
+    if pre['first'] - base_ms > PRELOAD_TARGETS['over_select1_ms']:
+        missed.append('preloaded first query')
+    if (pre['uss'] - base_uss) / 1024 > PRELOAD_TARGETS['added_mb']:
+        missed.append('preloaded memory')
+    if lazy['first'] > PRELOAD_TARGETS['lazy_ms']:
+        missed.append('not preloaded first query')
+    print(file=out)
+    print('targets: preloaded first query <= select 1 + %.0f ms and <= %.0f MB private memory over '
+          'select 1\'s; not preloaded <= %.0f ms' % (PRELOAD_TARGETS['over_select1_ms'],
+                                                     PRELOAD_TARGETS['added_mb'], PRELOAD_TARGETS['lazy_ms']),
+          file=out)
     print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
