@@ -163,17 +163,22 @@ rw_core_loaded(void)
 /*
  * In a child of the postmaster that loaded the core: make the inherited
  * interpreter this process's own, once, before anything runs Python here.
- * The postmaster forked with its main thread holding the GIL, Python idle and
- * no other thread, so no lock can be caught held; what Python's after-fork
- * hook redoes is its thread, lock and signal state and its os.register_at_fork
- * callbacks.  Nothing of OpenSSL's or of Redis is inherited: the core opens
- * no socket and makes no TLS context until a backend connects.
+ * Python's fork protocol is PyOS_BeforeFork in the parent (it takes the
+ * import lock, and from 3.13 the runtime's) and PyOS_AfterFork_Child in the
+ * child (which releases or remakes them, and the GIL, for the thread that
+ * forked, and runs the os.register_at_fork callbacks).  The postmaster forks
+ * without telling Python, with its main thread holding the GIL, Python idle
+ * and no other thread; Python has stayed idle here since, so its state is the
+ * parent's at the fork, and the child replays both halves.  Nothing of
+ * OpenSSL's or of Redis is inherited: the core opens no socket and makes no
+ * TLS context until a backend connects.
  */
 void
 rw_python_adopt(void)
 {
 	if (python_pid == 0 || python_pid == MyProcPid)
 		return;
+	PyOS_BeforeFork();
 	PyOS_AfterFork_Child();
 	python_pid = MyProcPid;
 }

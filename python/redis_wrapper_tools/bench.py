@@ -504,11 +504,13 @@ def write_report(results, out):
 
 # Issue 16: what a fresh backend's first query costs.  Two clusters side by
 # side, one with the library preloaded; in each a 3-element list table, and
-# for the classic baseline file_fdw (a C FDW from contrib, loaded on first use
-# as a C FDW is) reading a 3-line file.  (case, preloaded cluster?, query).
+# for the classic baselines a plain C function and a C FDW from contrib
+# (fuzzystrmatch's levenshtein, file_fdw reading a 3-line file), each loaded
+# on first use as such libraries are.  (case, preloaded cluster?, query).
 PRELOAD_ROUNDS = 21
 PRELOAD_CASES = [
     ('select 1', False, 'select 1'),
+    ('C function (levenshtein)', False, "select levenshtein('kitten', 'sitting')"),
     ('C FDW (file_fdw), 3 lines', False, 'select * from small_file'),
     ('ours, not preloaded', False, 'select * from redis.small'),
     ('ours, preloaded', True, 'select * from redis.small'),
@@ -528,17 +530,44 @@ def preload(pg_config_path, rd, out):
         for preloaded, pg in clusters.items():
             pg.start()
             preload_setup(pg, rd.url)
-        samples = {case: {'first': [], 'second': [], 'uss': [], 'pss': []} for case, _, _ in PRELOAD_CASES}
+        samples = {case: {'first': [], 'cpu': [], 'second': [], 'uss': [], 'pss': []}
+                   for case, _, _ in PRELOAD_CASES}
         for _ in range(PRELOAD_ROUNDS):       # the cases in turn, round by round
             for case, preloaded, sql in PRELOAD_CASES:
                 first_query(clusters[preloaded], sql, samples[case])
         results = [(case, {k: statistics.median(v) for k, v in samples[case].items()},
                     pgbench_tps(pg_config_path, clusters[preloaded], sql))
                    for case, preloaded, sql in PRELOAD_CASES]
+        steps = lazy_steps(clusters[False])
     finally:
         for pg in clusters.values():
             pg.stop()
-    preload_report(results, out)
+    preload_report(results, steps, out)
+
+
+# Where a backend's first query goes without preloading, step by step.
+LAZY_STEPS = [
+    ('select 1 (the backend is up)', 'select 1'),
+    ("load the library (LOAD 'redis_wrapper')", "load 'redis_wrapper'"),
+    ('start the interpreter, import the core', "select redis_fdw_validator(array['conn_url=redis://x'], "
+                                                "'pg_foreign_server'::regclass::oid)"),
+    ('first scan (catalogs, options, connecting)', 'select * from redis.small'),
+    ('second scan', 'select * from redis.small'),
+]
+
+
+def lazy_steps(pg):
+    """Each step's median (wall ms, backend CPU ms), in fresh backends."""
+    samples = {step: ([], []) for step, _ in LAZY_STEPS}
+    for _ in range(PRELOAD_ROUNDS):
+        with pg.connect() as conn:
+            pid = conn.info.backend_pid
+            for step, sql in LAZY_STEPS:
+                cpu = backend_cpu_ms(pid)
+                samples[step][0].append(timed(lambda: conn.execute(sql)))
+                samples[step][1].append(backend_cpu_ms(pid) - cpu)
+    return [(step, statistics.median(samples[step][0]), statistics.median(samples[step][1]))
+            for step, _ in LAZY_STEPS]
 
 
 def preload_setup(pg, url):
@@ -550,6 +579,7 @@ def preload_setup(pg, url):
         conn.execute(spec_data.SETUP_SQL.format(conn_url=url))
         conn.execute("create foreign table redis.small (element text) server redis_server "
                      "options (src_type 'list', src_key 'p:small')")
+        conn.execute('create extension fuzzystrmatch')
         conn.execute('create extension file_fdw')
         conn.execute('create server files foreign data wrapper file_fdw')
         conn.execute("create foreign table small_file (element text) server files "
@@ -557,17 +587,25 @@ def preload_setup(pg, url):
 
 
 def first_query(pg, sql, into):
-    """In a fresh backend: the first run of sql, the backend's memory after it,
-    and a second run."""
+    """In a fresh backend: the first run of sql (as the client waits for it,
+    and the backend's CPU time for it, which the machine's load disturbs
+    less), the backend's memory after it, and a second run."""
     with pg.connect() as conn:
         conn.prepare_threshold = None
-        into['first'].append(timed(lambda: conn.execute(sql).fetchall()))
         pid = conn.info.backend_pid
+        cpu = backend_cpu_ms(pid)
+        into['first'].append(timed(lambda: conn.execute(sql).fetchall()))
+        into['cpu'].append(backend_cpu_ms(pid) - cpu)
         with open('/proc/%d/smaps_rollup' % pid) as f:
             kb = {line.split(':')[0]: int(line.split()[1]) for line in f if line.endswith('kB\n')}
         into['uss'].append(kb['Private_Clean'] + kb['Private_Dirty'])
         into['pss'].append(kb['Pss'])
         into['second'].append(timed(lambda: conn.execute(sql).fetchall()))
+
+
+def backend_cpu_ms(pid):
+    with open('/proc/%d/schedstat' % pid) as f:
+        return int(f.read().split()[0]) / 1e6      # ns on a CPU
 
 
 def pgbench_tps(pg_config_path, pg, sql):
@@ -585,20 +623,26 @@ def pgbench_tps(pg_config_path, pg, sql):
     raise RuntimeError('pgbench printed no tps:\n' + done)
 
 
-def preload_report(results, out):
+def preload_report(results, steps, out):
     m = {case: (medians, tps) for case, medians, tps in results}
     base_ms, base_uss = m['select 1'][0]['first'], m['select 1'][0]['uss']
-    head = '%-28s %9s %9s %9s %9s %9s %10s %9s' % (
-        'fresh backend', 'first', '- select1', 'second', 'USS', '+USS', 'Pss', 'pgbench -C')
-    print('first query in a fresh backend: median of %d; USS/Pss from /proc/PID/smaps_rollup after it, '
+    head = '%-28s %9s %9s %9s %9s %9s %9s %10s %9s' % (
+        'fresh backend', 'first', '- select1', 'its CPU', 'second', 'USS', '+USS', 'Pss', 'pgbench -C')
+    print('first query in a fresh backend: median of %d, as the client waits for it and the backend\'s '
+          'CPU time for it (/proc/PID/schedstat); USS/Pss from /proc/PID/smaps_rollup after it, '
           '+USS over select 1\'s backend; pgbench -C -c 2 -j 2 -t %d, tps'
           % (PRELOAD_ROUNDS, PGBENCH_TRANSACTIONS), file=out)
     print(head, file=out)
     print('-' * len(head), file=out)
     for case, medians, tps in results:
-        print('%-28s %7.2fms %7.2fms %7.2fms %7.1fMB %7.1fMB %8.1fMB %9.0f' % (
-            case, medians['first'], medians['first'] - base_ms, medians['second'], medians['uss'] / 1024,
+        print('%-28s %7.2fms %7.2fms %7.2fms %7.2fms %7.1fMB %7.1fMB %8.1fMB %9.0f' % (
+            case, medians['first'], medians['first'] - base_ms, medians['cpu'], medians['second'],
+            medians['uss'] / 1024,
             (medians['uss'] - base_uss) / 1024, medians['pss'] / 1024, tps), file=out)
+    print(file=out)
+    print('not preloaded, step by step in a fresh backend (median of %d):' % PRELOAD_ROUNDS, file=out)
+    for step, wall, cpu in steps:
+        print('  %-44s %7.2fms %7.2fms CPU' % (step, wall, cpu), file=out)
     pre, lazy = m['ours, preloaded'][0], m['ours, not preloaded'][0]
     missed = []
     if pre['first'] - base_ms > PRELOAD_TARGETS['over_select1_ms']:
