@@ -1,12 +1,14 @@
 /*
  * The embedded CPython that runs the scanning core.
  *
- * Started lazily, once per backend, the first time a scan or the validator
- * needs the core: isolated (no environment, no user site, no site import) and
- * without Python signal handlers, since PostgreSQL owns SIGINT and friends.
- * If another extension (plpython3u) started the interpreter first, the core
- * module is created from its definition instead of through the inittab; on
- * Python 3.12+ plpython3u, where installed, is asked to start it (see below).
+ * Started isolated (no environment, no user site, no site import) and without
+ * Python signal handlers, since PostgreSQL owns SIGINT and friends.  Either
+ * once in the postmaster, when the library is preloaded (preload.c), and then
+ * inherited by every backend through fork; or lazily, once per backend, the
+ * first time a scan or the validator needs the core.  If another extension
+ * (plpython3u) started the interpreter first, the core module is created from
+ * its definition instead of through the inittab; in a lazy backend on Python
+ * 3.12+, plpython3u, where installed, is asked to start it (see below).
  */
 #include "postgres.h"
 
@@ -29,6 +31,13 @@
 extern PyObject *PyInit_redis_wrapper_core(void);
 
 static PyObject *core_module = NULL;
+
+/*
+ * The process whose interpreter state this is: where the core was loaded, or
+ * a child of the postmaster that loaded it, once the child has redone what
+ * fork left to redo.  0 until the core is loaded.
+ */
+static pid_t python_pid = 0;
 
 /* The text of the pending Python exception, which is cleared. */
 static char *
@@ -54,9 +63,9 @@ python_error_text(void)
 	return result;
 }
 
-/* Is plpython3u installed in this PostgreSQL? */
-static bool
-plpython_path(char *path, size_t size)
+/* Is plpython3u installed in this PostgreSQL?  Its library's path, if so. */
+bool
+rw_plpython_path(char *path, size_t size)
 {
 	snprintf(path, size, "%s/plpython3%s", pkglib_path, DLSUFFIX);
 	return access(path, R_OK) == 0;
@@ -77,7 +86,7 @@ start_through_plpython(void)
 	PGFunction	inline_handler;
 	InlineCodeBlock *block;
 
-	if (!plpython_path(path, sizeof(path)))
+	if (!rw_plpython_path(path, sizeof(path)))
 		return false;
 	inline_handler = load_external_function("$libdir/plpython3", "plpython3_inline_handler",
 											true, NULL);
@@ -101,7 +110,7 @@ register_plpy(void)
 	void	   *lib;
 	PyObject   *(*init) (void);
 
-	if (!plpython_path(path, sizeof(path)))
+	if (!rw_plpython_path(path, sizeof(path)))
 		return;
 	/* The flags PostgreSQL itself loads libraries with, so it shares this handle. */
 	lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
@@ -144,23 +153,46 @@ start_interpreter(void)
 						status.err_msg ? status.err_msg : "unknown error")));
 }
 
+/* Is the core loaded, and usable in this process without more ado? */
 bool
 rw_core_loaded(void)
 {
-	return core_module != NULL;
+	return core_module != NULL && python_pid == MyProcPid;
 }
 
+/*
+ * In a child of the postmaster that loaded the core: make the inherited
+ * interpreter this process's own, once, before anything runs Python here.
+ * Python's fork protocol is PyOS_BeforeFork in the parent (it takes the
+ * import lock, and from 3.13 the runtime's) and PyOS_AfterFork_Child in the
+ * child (which releases or remakes them, and the GIL, for the thread that
+ * forked, and runs the os.register_at_fork callbacks).  The postmaster forks
+ * without telling Python, with its main thread holding the GIL, Python idle
+ * and no other thread; Python has stayed idle here since, so its state is the
+ * parent's at the fork, and the child replays both halves.  Nothing of
+ * OpenSSL's or of Redis is inherited: the core opens no socket and makes no
+ * TLS context until a backend connects.
+ */
 void
-rw_python_start(void)
+rw_python_adopt(void)
+{
+	if (python_pid == 0 || python_pid == MyProcPid)
+		return;
+	PyOS_BeforeFork();
+	PyOS_AfterFork_Child();
+	python_pid = MyProcPid;
+}
+
+/* Start the interpreter (unless someone did) and load the core into it. */
+static void
+load_core(bool through_plpython)
 {
 	bool		started_here = false;
 	PyGILState_STATE gil;
 	char	   *failure = NULL;
 
-	if (core_module != NULL)
-		return;
 #if PY_VERSION_HEX >= 0x030C0000
-	if (!Py_IsInitialized())
+	if (through_plpython && !Py_IsInitialized())
 		(void) start_through_plpython();
 #endif
 	if (!Py_IsInitialized())
@@ -189,4 +221,40 @@ rw_python_start(void)
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not load the redis_wrapper scanning core: %s", failure)));
 	rw_core_set_wait(rw_pg_wait);
+	python_pid = MyProcPid;
+}
+
+void
+rw_python_start(void)
+{
+	if (core_module != NULL)
+		rw_python_adopt();
+	else
+		load_core(true);
+}
+
+/*
+ * In the postmaster: the interpreter and the core, for every backend to
+ * inherit.  plpython3u cannot start it here (its handlers need a transaction),
+ * so it is always ours; preload.c lets plpython3u join it in the backends.
+ * What the objects made so far need from the garbage collector is nothing:
+ * freezing them keeps its passes from writing to (and so copying) the pages
+ * the backends share.
+ */
+void
+rw_python_preload(void)
+{
+	PyObject   *gc;
+	PyObject   *frozen = NULL;
+
+	load_core(false);
+	gc = PyImport_ImportModule("gc");
+	if (gc != NULL)
+		frozen = PyObject_CallMethod(gc, "freeze", NULL);
+	Py_XDECREF(gc);
+	if (frozen == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not freeze the preloaded interpreter's objects: %s", python_error_text())));
+	Py_DECREF(frozen);
 }

@@ -33,6 +33,7 @@ _PG_init(void)
 #else
 	EmitWarningsOnPlaceholders("redis_wrapper");
 #endif
+	rw_preload();
 }
 
 Datum

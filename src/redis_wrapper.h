@@ -113,6 +113,12 @@ extern uint64 rw_connection_key(const RwTableOptions *opts);
 /* embed.c */
 extern void rw_python_start(void);
 extern bool rw_core_loaded(void);
+extern bool rw_plpython_path(char *path, size_t size);
+extern void rw_python_adopt(void);
+extern void rw_python_preload(void);
+
+/* preload.c */
+extern void rw_preload(void);
 
 /* wait.c */
 extern int	rw_pg_wait(int fd, int events, int timeout_ms);

@@ -20,7 +20,12 @@ foreign tables beside the raw client writing the same rows, pipelined.
 
 Then a table partitioned over three redis-servers, read with async foreign
 scans beside one partition after another (issue 14; bench_partitions.py,
-`./dev bench --only partitions` alone)."""
+`./dev bench --only partitions` alone).
+
+Then a fresh backend's first query (issue 16): ours with the library preloaded
+and not, beside `select 1` and a C FDW's, with each backend's private memory
+after it and connection-per-query throughput.  `./dev bench --only preload`
+runs just that (on PostgreSQL clusters of its own)."""
 import os
 import statistics
 import subprocess
@@ -104,6 +109,12 @@ def python_start_ms(pg):
 
 
 def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
+    if only == 'preload':
+        rd = Redis().start()
+        try:
+            return preload(pg_config_path, rd, out)
+        finally:
+            rd.stop()
     build_dir = build.build_dir(pg_config_path)
     pg = Postgres(pg_config_path, settings={'shared_buffers': '256MB'}).start()
     rd = Redis().start()
@@ -129,6 +140,9 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
             print(file=out)
         if only in (None, 'partitions'):
             bench_partitions.run(conn, rounds, timed, out)
+        if only is None:
+            print(file=out)
+            preload(pg_config_path, rd, out)
     finally:
         rd.stop()
         pg.stop()
@@ -495,3 +509,190 @@ def write_report(results, out):
     print(file=out)
     print('targets: INSERT and COPY <= 1.5x the raw pipelining client', file=out)
     print('missed targets: %s' % (', '.join(missed) if missed else 'none'), file=out)
+
+
+# Issue 16: what a fresh backend's first query costs.  Two clusters side by
+# side, one with the library preloaded; in each a 3-element list table, and
+# for the classic baselines a plain C function and a C FDW from contrib
+# (fuzzystrmatch's levenshtein, file_fdw reading a 3-line file), each loaded
+# on first use as such libraries are.  (case, preloaded cluster?, query).
+PRELOAD_ROUNDS = 21
+PRELOAD_CASES = [
+    ('select 1', False, 'select 1'),
+    ('C function (levenshtein)', False, "select levenshtein('kitten', 'sitting')"),
+    ('C FDW (file_fdw), 3 lines', False, 'select * from small_file'),
+    ('ours, not preloaded', False, 'select * from redis.small'),
+    ('ours, preloaded', True, 'select * from redis.small'),
+    ('select 1, preloaded cluster', True, 'select 1'),
+]
+PGBENCH_TRANSACTIONS = 300
+# Targets: preloaded <= select 1 + 2 ms and <= 3 MB private memory more than
+# select 1's backend; not preloaded <= 12 ms.
+PRELOAD_TARGETS = {'over_select1_ms': 2.0, 'added_mb': 3.0, 'lazy_ms': 12.0}
+
+
+def preload(pg_config_path, rd, out):
+    rd.client().rpush('p:small', 'foo', 'bar', '42')
+    clusters = {False: Postgres(pg_config_path),
+                True: Postgres(pg_config_path, settings={'shared_preload_libraries': 'redis_wrapper'})}
+    try:
+        for preloaded, pg in clusters.items():
+            pg.start()
+            preload_setup(pg, rd.url)
+        samples = {case: {'first': [], 'unwaited': [], 'cpu': [], 'second': [], 'uss': [], 'pss': []}
+                   for case, _, _ in PRELOAD_CASES}
+        for _ in range(PRELOAD_ROUNDS):       # the cases in turn, round by round
+            for case, preloaded, sql in PRELOAD_CASES:
+                first_query(clusters[preloaded], sql, samples[case])
+        results = [(case, {k: statistics.median(v) for k, v in samples[case].items()},
+                    pgbench_tps(pg_config_path, clusters[preloaded], sql))
+                   for case, preloaded, sql in PRELOAD_CASES]
+        steps = lazy_steps(clusters[False])
+        postmasters = {preloaded: memory_kb(postmaster_pid(pg)) for preloaded, pg in clusters.items()}
+    finally:
+        for pg in clusters.values():
+            pg.stop()
+    preload_report(results, steps, postmasters, out)
+
+
+# Where a backend's first query goes without preloading, step by step.
+LAZY_STEPS = [
+    ('select 1 (the backend is up)', 'select 1'),
+    ("load the library (LOAD 'redis_wrapper')", "load 'redis_wrapper'"),
+    ('start the interpreter, import the core', "select redis_fdw_validator(array['conn_url=redis://x'], "
+                                                "'pg_foreign_server'::regclass::oid)"),
+    ('first scan (catalogs, options, connecting)', 'select * from redis.small'),
+    ('second scan', 'select * from redis.small'),
+]
+
+
+def lazy_steps(pg):
+    """Each step's median (ms without waits for a CPU, backend CPU ms), in fresh backends."""
+    samples = {step: ([], []) for step, _ in LAZY_STEPS}
+    for _ in range(PRELOAD_ROUNDS):
+        with pg.connect() as conn:
+            pid = conn.info.backend_pid
+            for step, sql in LAZY_STEPS:
+                cpu, waited = backend_sched_ms(pid)
+                ms = timed(lambda: conn.execute(sql))
+                cpu_after, waited_after = backend_sched_ms(pid)
+                samples[step][0].append(ms - (waited_after - waited))
+                samples[step][1].append(cpu_after - cpu)
+    return [(step, statistics.median(samples[step][0]), statistics.median(samples[step][1]))
+            for step, _ in LAZY_STEPS]
+
+
+def preload_setup(pg, url):
+    path = os.path.join(pg.dir, 'small.txt')
+    with open(path, 'w') as f:
+        f.write('foo\nbar\n42\n')
+    os.chmod(path, 0o644)
+    with pg.connect() as conn:
+        conn.execute(spec_data.SETUP_SQL.format(conn_url=url))
+        conn.execute("create foreign table redis.small (element text) server redis_server "
+                     "options (src_type 'list', src_key 'p:small')")
+        conn.execute('create extension fuzzystrmatch')
+        conn.execute('create extension file_fdw')
+        conn.execute('create server files foreign data wrapper file_fdw')
+        conn.execute("create foreign table small_file (element text) server files "
+                     "options (filename '%s')" % path)
+
+
+def first_query(pg, sql, into):
+    """In a fresh backend: the first run of sql, as the client waits for it,
+    without the time the backend waited for a CPU (what the other processes
+    of this busy 2-core machine add), and the backend's CPU time for it; the
+    backend's memory after it; a second run."""
+    with pg.connect() as conn:
+        conn.prepare_threshold = None
+        pid = conn.info.backend_pid
+        cpu, waited = backend_sched_ms(pid)
+        first = timed(lambda: conn.execute(sql).fetchall())
+        cpu_after, waited_after = backend_sched_ms(pid)
+        into['first'].append(first)
+        into['unwaited'].append(first - (waited_after - waited))
+        into['cpu'].append(cpu_after - cpu)
+        kb = memory_kb(pid)
+        into['uss'].append(kb['uss'])
+        into['pss'].append(kb['pss'])
+        into['second'].append(timed(lambda: conn.execute(sql).fetchall()))
+
+
+def memory_kb(pid):
+    """A process's USS, Pss and Rss in kB."""
+    with open('/proc/%d/smaps_rollup' % pid) as f:
+        kb = {line.split(':')[0]: int(line.split()[1]) for line in f if line.endswith('kB\n')}
+    return {'uss': kb['Private_Clean'] + kb['Private_Dirty'], 'pss': kb['Pss'], 'rss': kb['Rss']}
+
+
+def postmaster_pid(pg):
+    with open(os.path.join(pg.dir, 'data', 'postmaster.pid')) as f:
+        return int(f.readline())
+
+
+def backend_sched_ms(pid):
+    """(time on a CPU, time waiting in the run queue for one) of a process in ms."""
+    with open('/proc/%d/schedstat' % pid) as f:
+        on_cpu, waiting = f.read().split()[:2]
+    return int(on_cpu) / 1e6, int(waiting) / 1e6
+
+
+def pgbench_tps(pg_config_path, pg, sql):
+    """pgbench -C: a new connection for every transaction, one query each."""
+    pgbench = os.path.join(pg.bindir, 'pgbench')
+    script = os.path.join(pg.dir, 'bench.sql')
+    with open(script, 'w') as f:
+        f.write(sql + ';\n')
+    done = subprocess.run([pgbench, '-n', '-C', '-c', '2', '-j', '2', '-t', str(PGBENCH_TRANSACTIONS),
+                           '-f', script, '-h', '127.0.0.1', '-p', str(pg.port), '-U', 'postgres', 'postgres'],
+                          check=True, capture_output=True, text=True).stdout
+    for line in done.splitlines():
+        if line.startswith('tps = '):
+            return float(line.split()[2])
+    raise RuntimeError('pgbench printed no tps:\n' + done)
+
+
+def preload_report(results, steps, postmasters, out):
+    m = {case: medians for case, medians, _ in results}
+    base = m['select 1']
+    head = '%-28s %9s %9s %9s %9s %9s %9s %9s %9s %9s' % (
+        'fresh backend', 'first', 'unwaited', '- select1', 'its CPU', 'second', 'USS', '+USS', 'Pss',
+        'pgbench -C')
+    print('first query in a fresh backend, median of %d: as the client waits for it; unwaited: less the time '
+          'the backend waited for a CPU; - select1: unwaited, over select 1\'s; its CPU: the backend\'s CPU '
+          'time for it (/proc/PID/schedstat).  USS/Pss from /proc/PID/smaps_rollup after it, +USS over '
+          'select 1\'s backend.  pgbench -C -c 2 -j 2 -t %d: tps, a connection per query'
+          % (PRELOAD_ROUNDS, PGBENCH_TRANSACTIONS), file=out)
+    print(head, file=out)
+    print('-' * len(head), file=out)
+    for case, medians, tps in results:
+        print('%-28s %7.2fms %7.2fms %7.2fms %7.2fms %7.2fms %7.1fMB %7.1fMB %7.1fMB %9.0f' % (
+            case, medians['first'], medians['unwaited'], medians['unwaited'] - base['unwaited'],
+            medians['cpu'], medians['second'], medians['uss'] / 1024, (medians['uss'] - base['uss']) / 1024,
+            medians['pss'] / 1024, tps), file=out)
+    print(file=out)
+    print('not preloaded, step by step in a fresh backend (median of %d, unwaited and CPU):' % PRELOAD_ROUNDS,
+          file=out)
+    for step, ms, cpu in steps:
+        print('  %-44s %7.2fms %7.2fms CPU' % (step, ms, cpu), file=out)
+    print(file=out)
+    print('the postmaster, preloaded and not (its children share what fork gave them): '
+          + ', '.join('%s %.1f MB and %.1f MB' % (k.upper(), postmasters[True][k] / 1024,
+                                                 postmasters[False][k] / 1024) for k in ('rss', 'pss', 'uss')),
+          file=out)
+    pre, lazy = m['ours, preloaded'], m['ours, not preloaded']
+    print(file=out)
+    print('targets: preloaded first query <= select 1 + %.0f ms and <= %.0f MB private memory over '
+          'select 1\'s; not preloaded <= %.0f ms' % (PRELOAD_TARGETS['over_select1_ms'],
+                                                     PRELOAD_TARGETS['added_mb'], PRELOAD_TARGETS['lazy_ms']),
+          file=out)
+    for measure in ('first', 'unwaited'):
+        missed = []
+        if pre[measure] - base[measure] > PRELOAD_TARGETS['over_select1_ms']:
+            missed.append('preloaded first query')
+        if (pre['uss'] - base['uss']) / 1024 > PRELOAD_TARGETS['added_mb']:
+            missed.append('preloaded memory')
+        if lazy[measure] > PRELOAD_TARGETS['lazy_ms']:
+            missed.append('not preloaded first query')
+        print('missed targets, by %s: %s' % ('the client\'s wait' if measure == 'first' else 'unwaited time',
+                                            ', '.join(missed) if missed else 'none'), file=out)

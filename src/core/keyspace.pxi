@@ -5,29 +5,37 @@
 # the tables and writes their DDL.  This runs once per import, not per row:
 # keys are kept as Python data.
 
-import datetime
-import re
-
 cdef enum:
     FIELD_SAMPLE = 20           # hashes of a group whose fields are read (shape 'rows')
     MAX_FIELDS = 200            # fields kept per group, first seen first
 
 # What a value reads as, most specific first (RwValueGuess); a field is the
-# first guess all its sampled values fit.
-cdef list GUESSES = [
-    (RW_GUESS_INTEGER, re.compile(rb'-?[0-9]{1,18}\Z')),
-    (RW_GUESS_NUMBER, re.compile(rb'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\Z')),
-    (RW_GUESS_BOOLEAN, re.compile(rb'(?i)(true|false|t|f)\Z')),
-    (RW_GUESS_DATE, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')),
-    (RW_GUESS_TIMESTAMP, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?'
-                                    rb'(Z|[-+][0-9]{2}(:?[0-9]{2})?)?\Z')),
-]
+# first guess all its sampled values fit.  Made by the first import: importing
+# re and datetime with the core would cost every backend's start of it.
+cdef list GUESSES = None
+cdef object date_from_iso = None
+
+
+cdef int load_guesses() except -1:
+    global GUESSES, date_from_iso
+    import datetime
+    import re
+    date_from_iso = datetime.date.fromisoformat
+    GUESSES = [
+        (RW_GUESS_INTEGER, re.compile(rb'-?[0-9]{1,18}\Z')),
+        (RW_GUESS_NUMBER, re.compile(rb'-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\Z')),
+        (RW_GUESS_BOOLEAN, re.compile(rb'(?i)(true|false|t|f)\Z')),
+        (RW_GUESS_DATE, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')),
+        (RW_GUESS_TIMESTAMP, re.compile(rb'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?'
+                                        rb'(Z|[-+][0-9]{2}(:?[0-9]{2})?)?\Z')),
+    ]
+    return 0
 
 
 cdef bint real_date(bytes v):
     """A date or timestamp of the calendar (not 2024-02-30, which the shape allows)."""
     try:
-        datetime.date.fromisoformat(v[:10].decode())
+        date_from_iso(v[:10].decode())
         return True
     except ValueError:
         return False
@@ -35,6 +43,8 @@ cdef bint real_date(bytes v):
 
 cdef int guess(list values):
     """The RwValueGuess every one of values fits."""
+    if GUESSES is None:
+        load_guesses()
     for kind, pattern in GUESSES:
         if all(pattern.match(v) for v in values) and \
                 (kind < RW_GUESS_DATE or all(real_date(v) for v in values)):

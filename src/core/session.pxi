@@ -2,7 +2,7 @@
 # uses.  The handshake is queued as the connection's first commands, and its
 # replies go to the Session as their sink.  (Later: HELLO, READONLY.)
 
-import os
+from posix import urandom     # os's own; importing os costs every start of the core
 
 cdef int check_identity(Url url, bytes user, bytes password, bint password_required) except -1:
     """Refuse to connect as someone the options did not name, or, for a role that
@@ -49,7 +49,7 @@ cdef class Session(Sink):
             w = target.command(T_AUTH_PROBE)
             w.arg(b"AUTH")
             w.arg(self.user if self.user is not None else b"default")
-            w.arg(os.urandom(16).hex().encode())
+            w.arg(urandom(16).hex().encode())
             return w.end()
         if self.password is not None:
             w = target.command(T_AUTH)

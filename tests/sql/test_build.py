@@ -1,5 +1,5 @@
-"""The build: one module that exports only PostgreSQL's entry points and the core's init,
-and the tooling package that pyproject.toml makes."""
+"""The build: one module that exports only PostgreSQL's entry points, the core's init and
+our PyImport_AppendInittab, and the tooling package that pyproject.toml makes."""
 import glob
 import os
 import subprocess
@@ -13,12 +13,13 @@ from redis_wrapper_tools.servers import pg_config as query_pg_config
 
 
 def test_module_exports_only_entry_points(pg_config):
+    # PyImport_AppendInittab: ours, for plpython3u in a preloaded server (src/preload.c).
     lib = os.path.join(query_pg_config('pkglibdir', pg_config), 'redis_wrapper.so')
     out = subprocess.run(['nm', '-D', '--defined-only', lib], check=True, text=True,
                          capture_output=True).stdout
     exported = {line.split()[-1] for line in out.splitlines() if line.strip()}
     assert exported == {
-        'Pg_magic_func', '_PG_init', 'PyInit_redis_wrapper_core',
+        'Pg_magic_func', '_PG_init', 'PyInit_redis_wrapper_core', 'PyImport_AppendInittab',
         'redis_fdw_handler', 'pg_finfo_redis_fdw_handler',
         'redis_fdw_validator', 'pg_finfo_redis_fdw_validator',
         'redis_wrapper_check_table', 'pg_finfo_redis_wrapper_check_table',

@@ -6,7 +6,7 @@
 
 from libc.stdint cimport UINT64_MAX
 from libc.string cimport strlen
-from collections import deque
+from _collections import deque    # collections' own; importing that package costs every start
 
 # Range batches start small, for fast first rows, and grow to amortise round trips.
 cdef enum:

@@ -553,7 +553,7 @@ cdef class Modify:
         if self.mode == WRITE_ELEMENTS and old2 is not None:
             # Exactly those positions: marked, then the marks removed by one LREM at the end.
             if self.placeholder is None:
-                self.placeholder = os.urandom(16)
+                self.placeholder = urandom(16)
                 self.w.tail.append([b"LREM", self.key, b"0", self.placeholder])
             self.w.check(value_check(T_VALUE, [b"LINDEX", self.key, old2], old,
                                      "the element at index %s" % old2.decode()))
