@@ -14,6 +14,19 @@ class CoreError(Exception):
         self.final = final
 
 
+class ClusterRedirect(CoreError):
+    """A Redis Cluster's answer that the command belongs elsewhere or later:
+    MOVED slot host:port, ASK slot host:port, TRYAGAIN, CLUSTERDOWN, or
+    MOVING (a key a node holds for a slot our map gives another: slots are
+    being moved).  Not a cluster's: reported as the Redis error it is."""
+
+    def __init__(self, message, how, host=None, port=0):
+        super().__init__(RW_ERR_REDIS, message)
+        self.how = how
+        self.host = host
+        self.port = port
+
+
 class Interrupted(Exception):
     """A socket wait saw a pending PostgreSQL interrupt; the scan can resume."""
 

@@ -1,6 +1,7 @@
 # A connection's session: who it authenticates as and which database it
 # uses.  The handshake is queued as the connection's first commands, and its
-# replies go to the Session as their sink.  (Later: HELLO, READONLY.)
+# replies go to the Session as their sink: AUTH, SELECT, and READONLY on a
+# cluster replica's connection that reads.
 
 import os
 
@@ -29,6 +30,7 @@ cdef class Session(Sink):
     cdef bytes user, password       # None when not set
     cdef bint must_prove            # password_required: the password must matter
     cdef bint proven                # it does: the probe was refused
+    cdef bint readonly              # a cluster replica read from: READONLY
 
     cdef bint probing(self) noexcept:
         """The connection is the probe's: the real one is dialled next."""
@@ -63,11 +65,15 @@ cdef class Session(Sink):
             w.arg(b"SELECT")
             w.arg_int(self.url.db)
             w.end()
+        if self.readonly:
+            w = target.command(T_READONLY)
+            w.arg(b"READONLY")
+            w.end()
         return 0
 
     # The handshake's replies: a status each, or an error.
     cdef str what(self, int tag):
-        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "SELECT"
+        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "READONLY" if tag == T_READONLY else "SELECT"
 
     cdef str where(self):
         return self.url.where()
@@ -91,5 +97,8 @@ cdef class Session(Sink):
             raise CoreError(RW_ERR_AUTH, "Redis at %s refused authentication for %s: %s"
                             % (self.url.where(), who, msg),
                             hint="Check the password in the connection URL or user mapping.")
+        if tag == T_READONLY:
+            raise CoreError(RW_ERR_REDIS, "Redis at %s refused READONLY (read_from 'replica'): %s"
+                            % (self.url.where(), msg))
         raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
                         % (self.url.where(), self.url.db, msg))
