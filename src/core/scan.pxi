@@ -147,11 +147,14 @@ cdef class Scan:
         return self.new_plan()
 
     cdef int next_batch(self, RwBatch *b) except -1:
-        cdef bint redialled = False
+        cdef bint redialled = False, again = False
         if self.fault == b"scan_next":
             raise RuntimeError("fault injected by redis_wrapper.fault")
         while True:
             try:
+                if again:
+                    again = False
+                    self.restart(True)
                 return self.fill_counted(b) if self.count_only else self.fill(b)
             except ClusterRedirect as e:
                 if self.topo is None and (self.ep.cluster_mode == RW_CLUSTER_OFF or
@@ -165,8 +168,9 @@ cdef class Scan:
                 # timeout, CLIENT KILL): dial again, once, if no row went out yet.
                 elif not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO) or redialled:
                     raise
-                redialled = True
-            self.restart(True)
+                else:
+                    redialled = True
+            again = True
 
     cdef int follow(self, object e) except -1:
         """Before the scan starts again after a cluster's redirect or a lost

@@ -44,7 +44,12 @@ cdef class Topology:
         return (self.primaries[shard][0], self.primaries[shard][1], False)
 
     cdef list shards(self):
-        """Every shard serving a slot."""
+        """Every shard, when together they serve every slot (else a pattern's
+        keys in a slot without a primary, during a failover, would be missed)."""
+        cdef int i
+        for i in range(N_SLOTS):
+            if self.owner[i] < 0:
+                self.shard_of(i)        # raises CLUSTERDOWN
         return list(range(len(self.primaries)))
 
     cdef bint same_map(self, Topology other) noexcept:

@@ -161,8 +161,30 @@ cdef class ClusterFlush(Flush):
         return f
 
     cdef int precheck(self) except -1:
-        """Every slot's checks, without WATCH, a round per node."""
+        """Every slot's checks, without WATCH, a round per node (all again on
+        the new map after a redirect or a lost node)."""
+        while True:
+            try:
+                return self.precheck_nodes()
+            except ClusterRedirect as e:
+                self.again(e)
+            except CoreError as e:
+                if e.kind not in (RW_ERR_IO, RW_ERR_CONNECT):
+                    raise
+                self.again(e)
+
+    cdef int again(self, object e) except -1:
+        """After e: the prechecks again, every slot's Flush made anew."""
+        for x, checks in self.prechecks or []:
+            (<Exchange> x).abandon()
+        self.prechecks = None
+        self.retry(e)
+        self.groups = [None] * len(self.slots)
+        return 0
+
+    cdef int precheck_nodes(self) except -1:
         cdef Writes w
+        cdef Check c
         cdef dict by_node = {}
         cdef Exchange x
         if self.prechecks is None:
@@ -184,8 +206,8 @@ cdef class ClusterFlush(Flush):
         whose primary was lost before EXEC was sent, again on the new map."""
         cdef Flush f
         while self.applied < len(self.slots):
-            f = self.group(self.applied)
             try:
+                f = self.group(self.applied)
                 f.run()
             except ClusterRedirect as e:
                 self.retry(e)
