@@ -238,6 +238,19 @@ class RedisCluster:
             time.sleep(0.1)
         raise RuntimeError('the Redis Cluster did not become ok within %ss' % timeout)
 
+    def wait_failover(self, dead, timeout=60.0):
+        """Until the replica of a dead primary took over its slots, and the cluster is ok."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                live = [n for n in self.nodes if n.proc.poll() is None]
+                if all(dead.port not in self.slot_owners(n).values() for n in live):
+                    return self.wait_ok(deadline - time.monotonic())
+            except redis.exceptions.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError('no replica took over from port %d within %ss' % (dead.port, timeout))
+
     @staticmethod
     def slot_owners(node):
         """{(first slot, last slot): primary port} as node sees it."""

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from conftest import create_server, rows, table
+from redis_wrapper_tools.servers import RedisCluster
 
 # Keys spread over slots (and so over the three primaries), hash-tagged keys in one slot.
 DATA = [
@@ -335,3 +336,71 @@ def test_a_slot_moved_before_a_transactions_writes(db, cluster):
     db.execute('commit')
     assert client.get('str:0') == b'new'
     assert [client.get('str:%d' % i) for i in range(1, 31)] == [b'v%d' % i for i in range(1, 31)]
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of the test's own, for tests that kill its nodes."""
+    cluster = RedisCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def fail_over(cluster, key):
+    """Kill the primary serving key and wait until its replica took over."""
+    victim = cluster.owner(key)
+    victim.proc.kill()
+    victim.proc.wait()
+    cluster.wait_failover(victim)
+    return victim
+
+
+def test_a_primary_fails_over_between_queries(db, own_cluster):
+    client = own_cluster.client()
+    load(client)
+    create_server(db, 'rf', own_cluster.url)
+    tables(db, 'rf', 'f_')
+    assert len(rows(db, 'select * from redis.f_c_mh')) == 60
+    assert rows(db, "select name from redis.f_c_mh where key = 'h:9'") == [('n9',)]
+    for n in own_cluster.primaries():
+        n.client().execute_command('WAIT', 1, 5000)
+    fail_over(own_cluster, 'h:9')
+    # The map names the dead primary: the first connection fails, the map is read again.
+    assert rows(db, "select name from redis.f_c_mh where key = 'h:9'") == [('n9',)]
+    assert len(rows(db, 'select * from redis.f_c_mh')) == 60
+    db.execute("insert into redis.f_c_mh (key, name) values ('h:9', 'again') on conflict do nothing")
+    db.execute("update redis.f_c_mh set name = 'nine' where key = 'h:9'")
+    assert own_cluster.client().hget('h:9', 'name') == b'nine'
+
+
+def test_a_primary_killed_mid_query(db, own_cluster):
+    """Rows returned already: a clear error (a lost connection, 08006) or the
+    right rows; the next query works once the replica took over."""
+    client = own_cluster.client()
+    pipe = client.pipeline()
+    for i in range(3000):
+        pipe.hset('h:%d' % i, 'name', 'n%d' % i)
+    pipe.execute()
+    for n in own_cluster.primaries():
+        n.client().execute_command('WAIT', 1, 5000)
+    create_server(db, 'rf', own_cluster.url)
+    tables(db, 'rf', 'f_')
+    db.execute('begin')
+    db.execute('declare c cursor for select key from redis.f_c_mh')
+    got = db.execute('fetch 100 from c').fetchall()
+    for n in own_cluster.primaries():       # whichever is read now, and whichever is read next
+        if n.port != own_cluster.owner('h:0').port:
+            killed = n
+            n.proc.kill()
+            n.proc.wait()
+            break
+    try:
+        got += db.execute('fetch all from c').fetchall()
+        db.execute('commit')
+        assert sorted(set(got)) == sorted(('h:%d' % i,) for i in range(3000))
+    except (psycopg.errors.ConnectionFailure, psycopg.errors.SerializationFailure,
+            psycopg.errors.FdwUnableToEstablishConnection) as e:
+        assert 'Redis' in str(e)
+        db.execute('rollback')
+    own_cluster.wait_failover(killed)
+    assert len(set(rows(db, 'select key from redis.f_c_mh'))) == 3000
