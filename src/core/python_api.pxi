@@ -201,6 +201,16 @@ cdef int flaky_wait(int fd, int events, int timeout_ms) noexcept nogil:
     return RW_WAIT_INTERRUPTED if g_flaky % 2 else poll_wait(fd, events, timeout_ms)
 
 
+def cluster_slot(bytes key):
+    """The Redis Cluster slot of key (cluster/slots.pxi)."""
+    return slot_of(key)
+
+
+def cluster_pattern_slot(bytes pattern):
+    """The one slot every key matching pattern is in, or -1."""
+    return pattern_slot(pattern)
+
+
 def flaky_waits(bint on):
     """Test-only: make every other socket wait report an interrupt, which the
     write functions below answer by calling again (as the C side does).
