@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from . import bench, build, demo, matrix
+from . import bench, bench_cluster, build, demo, matrix
 
 
 def main(argv=None):
@@ -15,9 +15,10 @@ def main(argv=None):
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
     bench_cmd = sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
-    bench_cmd.add_argument('--only', choices=['lookups', 'writes'],
+    bench_cmd.add_argument('--only', choices=['lookups', 'writes', 'cluster'],
                            help='lookups: only the lookup cases (their data alone, about a minute); '
-                                'writes: only the write cases')
+                                'writes: only the write cases; cluster: a 3-primary Redis Cluster '
+                                'beside one server')
     test = sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
     test.add_argument('--backend', choices=['local', 'containers'], default='local',
                       help='local processes (default) or a container of --target')
@@ -34,6 +35,8 @@ def main(argv=None):
     build.build_and_install(args.pg_config)
     if args.command == 'demo':
         demo.run(args.pg_config)
+    elif args.command == 'bench' and args.only == 'cluster':
+        bench_cluster.run(args.pg_config)
     elif args.command == 'bench':
         bench.run(args.pg_config, only=args.only)
     elif args.command == 'test':
