@@ -195,7 +195,7 @@ def redis_cli():
     (redis-server: redis-cli, valkey-server: valkey-cli)."""
     binary = os.path.basename(os.environ.get('RW_REDIS_SERVER', 'redis-server'))
     cli = binary[:-len('server')] + 'cli' if binary.endswith('server') else 'redis-cli'
-    return shutil.which(cli) or cli
+    return shutil.which(cli) or shutil.which('redis-cli') or cli
 
 
 class RedisCluster:
@@ -230,7 +230,7 @@ class RedisCluster:
         while time.monotonic() < deadline:
             try:
                 live = [n for n in self.nodes if n.proc.poll() is None]
-                if (all(n.client().cluster('info')['cluster_state'] == 'ok' for n in live)
+                if (all(self.state(n) == 'ok' for n in live)
                         and len({str(sorted(self.slot_owners(n).items())) for n in live}) == 1):
                     return
             except redis.exceptions.RedisError:
@@ -250,6 +250,15 @@ class RedisCluster:
                 pass
             time.sleep(0.1)
         raise RuntimeError('no replica took over from port %d within %ss' % (dead.port, timeout))
+
+    @staticmethod
+    def state(node):
+        """cluster_state in node's CLUSTER INFO (redis-py parses it, or not, by version)."""
+        info = node.client().execute_command('CLUSTER', 'INFO')
+        if isinstance(info, dict):
+            return info.get('cluster_state')
+        text = info.decode() if isinstance(info, bytes) else info
+        return dict(line.split(':', 1) for line in text.split() if ':' in line).get('cluster_state')
 
     @staticmethod
     def slot_owners(node):
