@@ -4,14 +4,16 @@ import random
 
 import pytest
 
-from redis_wrapper_tools.servers import Redis
+from redis_wrapper_tools.servers import Redis, free_cluster_port
 
-from .conftest import core
+from .conftest import KIND, core
+from .scripted_redis import resp
 
 
 @pytest.fixture(scope='module')
 def node():
-    server = Redis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']).start()
+    server = Redis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+                   port=free_cluster_port()).start()
     yield server.client()
     server.stop()
 
@@ -43,3 +45,18 @@ def test_slots_are_keyslots(node):
 ])
 def test_a_pattern_pins_a_slot_by_its_hash_tag(pattern, pinned):
     assert core.cluster_pattern_slot(pattern) == (-1 if pinned is None else core.cluster_slot(b'{%s}' % pinned))
+
+
+@pytest.mark.parametrize('reply', [
+    [b'not', b'shards'],
+    [[b'slots', b'x', b'nodes', []]],
+    [[b'slots', [0, 99999], b'nodes', [[b'port', 1, b'ip', b'127.0.0.1', b'role', b'master',
+                                        b'health', b'online']]]],
+    b'a string',
+])
+def test_a_hostile_slot_map_is_a_clear_error(fake, reply):
+    server = fake(lambda args: resp(reply) if args[:2] == [b'CLUSTER', b'SHARDS'] else None)
+    with pytest.raises(core.CoreError) as e:
+        core.scan(server.url, 'list', b'l', command_timeout_ms=5000, cluster=True)
+    assert 'no node of the Redis Cluster' in e.value.message, e.value.message
+    assert e.value.kind != KIND['INTERNAL']

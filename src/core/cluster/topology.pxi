@@ -121,37 +121,42 @@ cdef Topology from_slots(list reply, str asked):
 cdef Topology read_topology(Endpoint ep, Topology old):
     """The map as the first node that answers has it: the nodes of the old
     map first, then the URL's."""
-    cdef Exchange x
     cdef Topology t
     cdef list seeds = (old.nodes() if old is not None else []) + list(ep.url.hosts)
     last = None
     for host, port in dict.fromkeys(seeds):
-        x = Exchange(ep, (host, port, False))
         try:
-            got = x.round([(T_CLUSTER, [b"CLUSTER", b"SHARDS"])])[0]
-            if isinstance(got, ReplyError) and b"unknown subcommand" in (<ReplyError> got).message.lower():
-                got = x.round([(T_CLUSTER, [b"CLUSTER", b"SLOTS"])])[0]
-                t = None if isinstance(got, ReplyError) else from_slots(got, host)
-            else:
-                t = None if isinstance(got, ReplyError) else from_shards(got, host, ep.url.scheme == 'rediss')
-            if isinstance(got, ReplyError):
-                last = (<ReplyError> got).error("CLUSTER SHARDS")
-                if (<ReplyError> got).refusal():
-                    raise last
-            x.done()
-        except Interrupted:
-            x.abandon()
-            raise
+            t = ask_topology(ep, host, port)
         except CoreError as e:
-            x.abandon()
             if e.kind == RW_ERR_AUTH:
                 raise
             last = e
             continue
-        if t is not None and t.primaries:
+        if t.primaries:
             return t
     raise CoreError(RW_ERR_CONNECT, "no node of the Redis Cluster at %s gave its slot map" % ep.url.where(),
                     detail=last.message if last is not None else None)
+
+
+cdef Topology ask_topology(Endpoint ep, str host, int port):
+    """One node's map: CLUSTER SHARDS, or CLUSTER SLOTS where it is unknown."""
+    cdef Exchange x = Exchange(ep, (host, port, False))
+    try:
+        got = x.round([(T_CLUSTER, [b"CLUSTER", b"SHARDS"])])[0]
+        shards = not (isinstance(got, ReplyError) and b"unknown subcommand" in (<ReplyError> got).message.lower())
+        if not shards:
+            got = x.round([(T_CLUSTER, [b"CLUSTER", b"SLOTS"])])[0]
+    except BaseException:
+        x.abandon()
+        raise
+    x.done()
+    if isinstance(got, ReplyError):
+        raise (<ReplyError> got).error("CLUSTER SHARDS" if shards else "CLUSTER SLOTS")
+    try:
+        return from_shards(got, host, ep.url.scheme == 'rediss') if shards else from_slots(got, host)
+    except (TypeError, ValueError, IndexError, AttributeError, KeyError):
+        raise CoreError(RW_ERR_PROTOCOL, "unexpected reply to %s from Redis at %s:%d: not a slot map"
+                        % ("CLUSTER SHARDS" if shards else "CLUSTER SLOTS", host, port))
 
 
 cdef bint cluster_enabled(Endpoint ep) except -1:
