@@ -14,7 +14,7 @@ LOOKUP_ROUNDS = 200
 QUERIES = [
     ('pattern scan, count(items)', 'select count(items) from redis.{t}', ROUNDS),
     ('pattern scan, count(*)', 'select count(*) from redis.{t}', ROUNDS),
-    ("hash tag pattern {{t7}}:* (100 keys)", 'select count(items) from redis.{t}_tag', LOOKUP_ROUNDS),
+    ("hash tag pattern {t7}:* (100 keys)", 'select count(items) from redis.{t}_tag', LOOKUP_ROUNDS),
     ("point lookup key = 'h:500'", "select items from redis.{t} where key = 'h:500'", LOOKUP_ROUNDS),
     ('lookup of 10 keys (key in ...)', 'select items from redis.{t} where key in (%s)'
      % ', '.join("'h:%d'" % i for i in range(0, 100_000, 10_000)), LOOKUP_ROUNDS),
