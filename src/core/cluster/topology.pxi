@@ -78,7 +78,7 @@ cdef Topology built(list shards):
     """The map of shards, (primary, replicas, slot ranges) each, numbered in
     the order of their first slot: two reads of one map compare equal."""
     cdef Topology t = Topology()
-    for primary, replicas, ranges in sorted([s for s in shards if s[2]], key=lambda s: min(s[2])):
+    for first, primary, replicas, ranges in sorted([(min(s[2]), s[0], s[1], s[2]) for s in shards if s[2]]):
         t.add_shard(primary, sorted(replicas), ranges)
     return t
 
