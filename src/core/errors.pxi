@@ -21,7 +21,9 @@ class ClusterRedirect(CoreError):
     being moved).  Not a cluster's: reported as the Redis error it is."""
 
     def __init__(self, message, how, host=None, port=0):
-        super().__init__(RW_ERR_REDIS, message)
+        # MOVING, once attempts are spent: a serialization failure (40001).
+        super().__init__(RW_ERR_CONFLICT if how == 'MOVING' else RW_ERR_REDIS, message,
+                         hint="Retry the query." if how == 'MOVING' else None)
         self.how = how
         self.host = host
         self.port = port

@@ -238,8 +238,8 @@ cdef class Scan:
 
     cdef bint next_part(self) except -1:
         """The part read is done: on to the next node's, unless the limit is
-        met.  After a pattern's last, the map must not have changed meanwhile
-        (keys of a slot that moved may have been missed)."""
+        met.  After a pattern's last, no slot may have moved meanwhile, nor be
+        moving (keys of a slot that moves may be missed or read twice)."""
         if self.part + 1 < len(self.parts) and (self.limit == 0 or self.rows.total < self.limit):
             pool_release(self.conn)
             self.conn = None
@@ -247,9 +247,8 @@ cdef class Scan:
             self.connect()
             self.started = False
             return True
-        if not self.parts_done and self.parts[self.part][2] >= 0 and len(self.parts) > 1:
-            if not self.topo.same_map(refresh_topology(self.ep)):
-                raise ClusterRedirect("the Redis Cluster's slot map changed during the scan", 'MOVING')
+        if not self.parts_done and self.parts[self.part][2] >= 0:
+            check_slots_stayed(self.ep, self.topo, [shard for node, keys, shard in self.parts])
         self.parts_done = True
         return False
 

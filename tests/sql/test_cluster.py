@@ -246,7 +246,8 @@ def move_slot(cluster, slot, target, keys_first=None):
     target.client().execute_command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source_id)
     source.client().execute_command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target_id)
     while True:
-        keys = keys_first or source.client().execute_command('CLUSTER', 'GETKEYSINSLOT', slot, 100)
+        keys = keys_first if keys_first is not None else \
+            source.client().execute_command('CLUSTER', 'GETKEYSINSLOT', slot, 100)
         if keys:
             source.client().execute_command('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', *keys)
         if keys_first is not None:
@@ -404,3 +405,23 @@ def test_a_primary_killed_mid_query(db, own_cluster):
         db.execute('rollback')
     own_cluster.wait_failover(killed)
     assert len(set(rows(db, 'select key from redis.f_c_mh'))) == 3000
+
+
+def test_a_slot_being_moved_ends_a_pattern_scan(db, cluster):
+    """A slot migrating while a pattern is scanned, even before any key moved
+    (keys that move meanwhile could be missed): 40001, until it is moved."""
+    client = cluster.client()
+    load(client)
+    create_server(db, 'rc', cluster.url, command_timeout='1s')
+    tables(db, 'rc', 'k_')
+    slot = client.cluster_keyslot('h:1')
+    target = other_primary(cluster, 'h:1')
+    move_slot(cluster, slot, target, keys_first=[])
+    try:
+        with pytest.raises(psycopg.errors.SerializationFailure) as e:
+            rows(db, 'select * from redis.k_c_mh')
+        assert 'slots' in str(e.value) and e.value.diag.message_hint == 'Retry the query.'
+        assert rows(db, "select name from redis.k_c_mh where key = 'h:1'") == [('n1',)]
+    finally:
+        move_slot(cluster, slot, target)
+    assert len(rows(db, 'select * from redis.k_c_mh')) == 60

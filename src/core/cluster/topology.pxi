@@ -196,6 +196,31 @@ cdef Topology refresh_topology(Endpoint ep):
     return t
 
 
+cdef int check_slots_stayed(Endpoint ep, Topology t, list shards) except -1:
+    """After a pattern's SCANs of shards on map t: the map is still t, and no
+    slot of theirs is being moved (CLUSTER NODES marks a primary's migrating
+    and importing slots, [slot->-node] and [slot-<-node], on its own line)."""
+    cdef Exchange x
+    if not t.same_map(refresh_topology(ep)):
+        raise ClusterRedirect("the Redis Cluster's slot map changed during the scan", 'MOVING')
+    for shard in shards:
+        x = Exchange(ep, t.node(shard, False))
+        try:
+            got = x.round([(T_CLUSTER, [b"CLUSTER", b"NODES"])])[0]
+        except BaseException:
+            x.abandon()
+            raise
+        x.done()
+        if isinstance(got, ReplyError):
+            raise (<ReplyError> got).error("CLUSTER NODES")
+        for line in (got if isinstance(got, bytes) else b"").split(b"\n"):
+            if b"myself" in line and b"[" in line:
+                raise ClusterRedirect("Redis at %s:%d is moving slots (%s)"
+                                      % (t.primaries[shard][0], t.primaries[shard][1],
+                                         line[line.index(b"["):].decode('utf-8', 'replace')[:100]), 'MOVING')
+    return 0
+
+
 cdef object slots_moved(str what):
     """The error for a cluster's slots moving under a read or write that has
     gone too far to start again."""
