@@ -87,14 +87,14 @@ cdef class Scan:
                 groups = {}
                 for v in pp.values:
                     groups.setdefault(self.topo.shard_of(slot_of(v)), []).append(v)
-                self.parts = [(self.topo.node(shard, self.ep.read_replicas), keys, -1)
-                              for shard, keys in groups.items()] or [(None, [], -1)]
+                self.parts = [(self.topo.node(s, self.ep.read_replicas), keys, -1)
+                              for s, keys in groups.items()] or [(None, [], -1)]
             else:
                 slot = pattern_slot(pp.pattern)
                 if slot < 0 and pp.filter is not None:
                     slot = pattern_slot(pp.filter)
-                self.parts = [(self.topo.node(shard, self.ep.read_replicas), None, shard)
-                              for shard in ([self.topo.shard_of(slot)] if slot >= 0 else self.topo.shards())]
+                self.parts = [(self.topo.node(s, self.ep.read_replicas), None, s)
+                              for s in ([self.topo.shard_of(slot)] if slot >= 0 else self.topo.shards())]
         return 0
 
     cdef int take_quals(self, const RwScanSpec *spec) except -1:
@@ -248,7 +248,7 @@ cdef class Scan:
             self.started = False
             return True
         if not self.parts_done and self.parts[self.part][2] >= 0:
-            check_slots_stayed(self.ep, self.topo, [shard for node, keys, shard in self.parts])
+            check_slots_stayed(self.ep, self.topo, [part[2] for part in self.parts])
         self.parts_done = True
         return False
 
