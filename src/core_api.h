@@ -114,6 +114,11 @@ typedef struct RwSourceInfo
 #define RW_FETCH_ALL 0			/* one command for all of it */
 #define RW_FETCH_SCAN 1			/* incremental reads */
 
+/* RwScanSpec.cluster: the server option cluster, or asked of the node the URL names. */
+#define RW_CLUSTER_DETECT (-1)	/* cluster_enabled in INFO cluster says */
+#define RW_CLUSTER_OFF 0
+#define RW_CLUSTER_ON 1
+
 /* PostgreSQL's largest Datum (MaxAllocSize less a varlena header). */
 #define RW_DEFAULT_MAX_VALUE_SIZE ((int64_t) 0x3FFFFFFF - 4)
 
@@ -180,6 +185,8 @@ typedef struct RwScanSpec
 	const char *tls_cert_file;	/* client certificate, or NULL */
 	const char *tls_key_file;	/* its key, or NULL: in tls_cert_file */
 	int			tls_verify;		/* verify the certificate and host name */
+	int			cluster;		/* RW_CLUSTER_*: whether the server is a Redis Cluster */
+	int			read_replicas;	/* a cluster's reads go to replicas (READONLY) */
 	int			want[RW_MAX_COLUMNS];	/* which logical columns the query reads */
 	int			nquals;			/* clauses the scan serves (rw_plan's pushed ones) */
 	const RwQual *quals;

@@ -47,6 +47,9 @@ cdef extern from "core_api.h":
         RW_FETCH_DEFAULT
         RW_FETCH_ALL
         RW_FETCH_SCAN
+        RW_CLUSTER_DETECT
+        RW_CLUSTER_OFF
+        RW_CLUSTER_ON
         RW_TEXT_HEADER
         RW_CELLS_PER_ROW
         RW_KEY_CELL
@@ -113,6 +116,8 @@ cdef extern from "core_api.h":
         const char *tls_cert_file
         const char *tls_key_file
         int tls_verify
+        int cluster
+        int read_replicas
         int want[RW_MAX_COLUMNS]
         int nquals
         const RwQual *quals

@@ -36,6 +36,8 @@ static const RwOption valid_options[] = {
 	{"tls_key_file", ForeignServerRelationId},
 	{"tls_verify", ForeignServerRelationId},
 	{"max_value_size", ForeignServerRelationId},
+	{"cluster", ForeignServerRelationId},
+	{"read_from", ForeignServerRelationId},
 	{"user", UserMappingRelationId},
 	{"password", UserMappingRelationId},
 	{"password_required", UserMappingRelationId},
@@ -128,6 +130,20 @@ parse_size(DefElem *def)
 				 errhint("%s", hint ? hint : psprintf("Use a number of bytes from 1 to %lld, or a value with a unit such as \"64MB\".",
 													  (long long) RW_DEFAULT_MAX_VALUE_SIZE))));
 	return bytes;
+}
+
+/* read_from: whether a cluster's reads go to replicas. */
+static bool
+parse_read_from(DefElem *def)
+{
+	const char *value = defGetString(def);
+
+	if (strcmp(value, "primary") != 0 && strcmp(value, "replica") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"read_from\": \"%s\"", value),
+				 errhint("Valid values are: primary, replica")));
+	return strcmp(value, "replica") == 0;
 }
 
 /* A whole number of what (rows, keys) from min to max: parse_int would round "1.5". */
@@ -273,7 +289,10 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 			(void) parse_default_ttl(def);
 			have_default_ttl = true;
 		}
+		else if (strcmp(def->defname, "read_from") == 0)
+			(void) parse_read_from(def);
 		else if (strcmp(def->defname, "tls_verify") == 0 ||
+				 strcmp(def->defname, "cluster") == 0 ||
 				 strcmp(def->defname, "transactional") == 0 ||
 				 strcmp(def->defname, "use_remote_estimate") == 0 ||
 				 strcmp(def->defname, "async_capable") == 0)
@@ -421,6 +440,7 @@ server_options(ForeignServer *server, RwTableOptions *opts, char **url_id, const
 	opts->spec.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->spec.tls_verify = true;
 	opts->spec.max_value_size = RW_DEFAULT_MAX_VALUE_SIZE;
+	opts->spec.cluster = RW_CLUSTER_DETECT;
 	opts->spec.fetch = RW_FETCH_DEFAULT;
 	opts->batch_size = DEFAULT_BATCH_SIZE;
 	opts->servername = server->servername;
@@ -450,6 +470,10 @@ server_options(ForeignServer *server, RwTableOptions *opts, char **url_id, const
 			opts->spec.tls_verify = defGetBoolean(def);
 		else if (strcmp(def->defname, "max_value_size") == 0)
 			opts->spec.max_value_size = parse_size(def);
+		else if (strcmp(def->defname, "cluster") == 0)
+			opts->spec.cluster = defGetBoolean(def) ? RW_CLUSTER_ON : RW_CLUSTER_OFF;
+		else if (strcmp(def->defname, "read_from") == 0)
+			opts->spec.read_replicas = parse_read_from(def);
 		if (is_path_option(def->defname))
 			*path_option = def->defname;
 		server_or_table_option(def, opts);

@@ -11,12 +11,13 @@ core/net/transport.pxi).
 
 core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
 lookups, the transport); resp/ (the reply reader, the command writer and the
-Target that plans write to); the session's handshake, the connection and the
+Target that plans write to); the session's handshake, the connection, a cluster's slots and the
 pool (and the Endpoint a scan or a write reads from it with); rows; sources/ (the registry of source types, ranges of a list's
 index or a sorted set's score, their plans and lookups); the planner; the scan;
 write/ (rows to write as values, checks, pending commands, request rounds,
 stream ids, the flush, statement and transaction state, modifies and their
-descriptions); the keyspace's sample for IMPORT FOREIGN SCHEMA; the module's
+descriptions); cluster/ (a Redis Cluster's slot map, and writes split per
+slot); the keyspace's sample for IMPORT FOREIGN SCHEMA; the module's
 Python API."""
 
 from cpython.exc cimport PyErr_Occurred
@@ -35,6 +36,7 @@ include "core/resp/reader.pxi"
 include "core/resp/writer.pxi"
 include "core/session.pxi"
 include "core/conn.pxi"
+include "core/cluster/slots.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
 include "core/sources/registry.pxi"
@@ -53,6 +55,8 @@ include "core/write/flush.pxi"
 include "core/write/txn.pxi"
 include "core/write/modify.pxi"
 include "core/write/describe.pxi"
+include "core/cluster/topology.pxi"
+include "core/cluster/writes.pxi"
 include "core/keyspace.pxi"
 include "core/python_api.pxi"
 

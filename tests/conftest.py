@@ -8,7 +8,7 @@ import pytest
 from psycopg import sql
 
 from redis_wrapper_tools import spec_data
-from redis_wrapper_tools.servers import Postgres, Redis
+from redis_wrapper_tools.servers import Postgres, Redis, RedisCluster
 
 DB = 'rw'
 
@@ -32,6 +32,14 @@ def redis_trio():
     yield servers
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope='session')
+def redis_cluster():
+    """A Redis Cluster of 3 primaries and 3 replicas (started on first use)."""
+    cluster = RedisCluster().start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope='session')

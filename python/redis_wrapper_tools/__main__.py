@@ -17,11 +17,12 @@ def main(argv=None):
     sub.add_parser('install', help='build the module and install it into that PostgreSQL')
     sub.add_parser('demo', help="run the spec's examples against throwaway servers")
     bench_cmd = sub.add_parser('bench', help='benchmark our scans against a raw hiredis client')
-    bench_cmd.add_argument('--only', choices=['lookups', 'writes', 'partitions', 'preload'],
+    bench_cmd.add_argument('--only', choices=['lookups', 'writes', 'partitions', 'preload', 'cluster'],
                            help='lookups: only the lookup cases (their data alone, about a minute); '
                                 'writes: only the write cases; '
                                 'partitions: only the async scan of a table over three servers; '
-                                'preload: only a fresh backend\'s first query')
+                                'preload: only a fresh backend\'s first query; '
+                                'cluster: a 3-primary Redis Cluster beside one server')
     test = sub.add_parser('test', help='run the whole test suite (further arguments go to pytest)')
     test.add_argument('--backend', choices=['local', 'containers'], default='local',
                       help='local processes (default) or a container of --target')

@@ -25,14 +25,17 @@ scans beside one partition after another (issue 14; bench_partitions.py,
 Then a fresh backend's first query (issue 16): ours with the library preloaded
 and not, beside `select 1` and a C FDW's, with each backend's private memory
 after it and connection-per-query throughput.  `./dev bench --only preload`
-runs just that (on PostgreSQL clusters of its own)."""
+runs just that (on PostgreSQL clusters of its own).
+
+Last, a 3-primary Redis Cluster beside one server (issue 14;
+bench_cluster.py, `./dev bench --only cluster` alone)."""
 import os
 import statistics
 import subprocess
 import sys
 import time
 
-from . import bench_partitions, build, spec_data
+from . import bench_cluster, bench_partitions, build, spec_data
 from .servers import Postgres, Redis
 
 MILLION = 1_000_000
@@ -109,6 +112,8 @@ def python_start_ms(pg):
 
 
 def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
+    if only == 'cluster':
+        return bench_cluster.run(pg_config_path, out)
     if only == 'preload':
         rd = Redis().start()
         try:
@@ -143,6 +148,8 @@ def run(pg_config_path='pg_config', rounds=5, out=sys.stdout, only=None):
         if only is None:
             print(file=out)
             preload(pg_config_path, rd, out)
+            print(file=out)
+            bench_cluster.run(pg_config_path, out)
     finally:
         rd.stop()
         pg.stop()

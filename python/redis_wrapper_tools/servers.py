@@ -174,3 +174,129 @@ class Redis:
 
     def stop(self):
         _stop(self.proc, signal.SIGTERM, 10, self.dir)
+
+
+def free_cluster_port():
+    """A free port whose cluster bus port (10000 higher) is free too: at most 55535."""
+    import random
+    while True:
+        port = random.randint(20000, 55535)
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(('127.0.0.1', p))
+            return port
+        except OSError:
+            continue
+
+
+def redis_cli():
+    """The command-line client beside the server binary RW_REDIS_SERVER names
+    (redis-server: redis-cli, valkey-server: valkey-cli)."""
+    binary = os.path.basename(os.environ.get('RW_REDIS_SERVER', 'redis-server'))
+    cli = binary[:-len('server')] + 'cli' if binary.endswith('server') else 'redis-cli'
+    return shutil.which(cli) or shutil.which('redis-cli') or cli
+
+
+class RedisCluster:
+    """A private Redis Cluster: `primaries` primaries with `replicas` replicas
+    each, every node a Redis on a free port started with --cluster-enabled,
+    joined by `redis-cli --cluster create`.  A short node timeout makes a
+    killed primary's replica take over within seconds."""
+
+    NODE_TIMEOUT_MS = 1500
+
+    def __init__(self, primaries=3, replicas=1, extra_args=()):
+        self.nprimaries, self.nreplicas = primaries, replicas
+        self.extra_args = list(extra_args)
+        self.nodes = []
+
+    def start(self):
+        for _ in range(self.nprimaries * (1 + self.nreplicas)):
+            node = Redis(['--cluster-enabled', 'yes', '--cluster-node-timeout', str(self.NODE_TIMEOUT_MS),
+                          '--cluster-config-file', 'nodes.conf'] + self.extra_args,
+                         port=free_cluster_port())
+            self.nodes.append(node.start())
+        subprocess.run([redis_cli(), '--cluster', 'create']
+                       + ['127.0.0.1:%d' % n.port for n in self.nodes]
+                       + ['--cluster-replicas', str(self.nreplicas), '--cluster-yes'],
+                       check=True, capture_output=True, timeout=60)
+        self.wait_ok()
+        return self
+
+    def wait_ok(self, timeout=30.0):
+        """Until every live node says cluster_state:ok and agrees on the slots' primaries."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                live = [n for n in self.nodes if n.proc.poll() is None]
+                if (all(self.state(n) == 'ok' for n in live)
+                        and len({str(sorted(self.slot_owners(n).items())) for n in live}) == 1):
+                    return
+            except redis.exceptions.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError('the Redis Cluster did not become ok within %ss' % timeout)
+
+    def wait_failover(self, dead, timeout=60.0):
+        """Until the replica of a dead primary took over its slots, and the cluster is ok."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                live = [n for n in self.nodes if n.proc.poll() is None]
+                if all(dead.port not in self.slot_owners(n).values() for n in live):
+                    return self.wait_ok(deadline - time.monotonic())
+            except redis.exceptions.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError('no replica took over from port %d within %ss' % (dead.port, timeout))
+
+    @staticmethod
+    def state(node):
+        """cluster_state in node's CLUSTER INFO (redis-py parses it, or not, by version)."""
+        info = node.client().execute_command('CLUSTER', 'INFO')
+        if isinstance(info, dict):
+            return info.get('cluster_state')
+        text = info.decode() if isinstance(info, bytes) else info
+        return dict(line.split(':', 1) for line in text.split() if ':' in line).get('cluster_state')
+
+    @staticmethod
+    def slot_owners(node):
+        """{(first slot, last slot): primary port} as node sees it."""
+        return {(r[0], r[1]): r[2][1] for r in node.client().execute_command('CLUSTER', 'SLOTS')}
+
+    @property
+    def url(self):
+        """Every primary and replica as seeds."""
+        return 'redis://' + ','.join('127.0.0.1:%d' % n.port for n in self.nodes)
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    def primaries(self):
+        """The live primaries, as Redis objects."""
+        return [n for n in self.nodes if n.proc.poll() is None
+                and n.client().execute_command('ROLE')[0] in (b'master', 'master')]
+
+    def owner(self, key):
+        """The Redis serving key's slot."""
+        slot = self.nodes[0].client().cluster('keyslot', key)
+        for n in self.nodes:
+            if n.proc.poll() is None:
+                for r in n.client().execute_command('CLUSTER', 'SLOTS'):
+                    if r[0] <= slot <= r[1]:
+                        return self.node(r[2][1])
+        raise RuntimeError('no node serves slot %d' % slot)
+
+    def client(self):
+        """A cluster-aware redis-py client."""
+        live = [n for n in self.nodes if n.proc.poll() is None]
+        return redis.RedisCluster(host='127.0.0.1', port=live[0].port)
+
+    def flushall(self):
+        for n in self.primaries():
+            n.client().flushall()
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()

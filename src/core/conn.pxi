@@ -47,6 +47,7 @@ cdef class Connection(Target):
     cdef Counters counters          # the scan's that holds the connection
     cdef bint sent                  # commands went out since data last came in
     cdef long long reply_due        # command_timeout's end for the wait under way, 0: none
+    cdef bint asking                # an ASK redirect points here: ASKING before each command
 
     def __cinit__(self):
         self.counters = Counters()
@@ -81,6 +82,11 @@ cdef class Connection(Target):
 
     # -- the Target of plans ------------------------------------------------
     cdef CommandWriter command(self, int tag):
+        if self.asking:
+            self.reader.expect(T_ASKING)
+            self.out.begin()
+            self.out.arg(b"ASKING")
+            self.out.end()
         self.counters.s.commands += 1
         self.reader.expect(tag)
         self.out.begin()

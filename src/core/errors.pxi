@@ -14,6 +14,22 @@ class CoreError(Exception):
         self.final = final
 
 
+class ClusterRedirect(CoreError):
+    """A Redis Cluster's answer that the command belongs elsewhere or later:
+    MOVED slot host:port, ASK slot host:port, TRYAGAIN, CLUSTERDOWN, or
+    MOVING (a key a node holds for a slot our map gives another: slots are
+    being moved), or CLUSTER (the URL's node, taken for a single server,
+    says it is a cluster's).  Not a cluster's: reported as the Redis error it is."""
+
+    def __init__(self, message, how, host=None, port=0):
+        # MOVING, once attempts are spent: a serialization failure (40001).
+        super().__init__(RW_ERR_CONFLICT if how == 'MOVING' else RW_ERR_REDIS, message,
+                         hint="Retry the query." if how == 'MOVING' else None)
+        self.how = how
+        self.host = host
+        self.port = port
+
+
 class Interrupted(Exception):
     """A socket wait saw a pending PostgreSQL interrupt; the scan can resume."""
 

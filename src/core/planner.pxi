@@ -216,6 +216,17 @@ cdef double estimate(const RwScanSpec *spec, Pushdown d):
     return -1 if r.by_score or r.hi == INDEX_MAX else r.hi - r.lo + 1
 
 
+cdef int unbatch(PatternPlan pp, int src_type) except -1:
+    """Keys read one per command, as on a Redis Cluster: an MGET of keys of
+    several slots is refused there (CROSSSLOT), even on one node."""
+    cdef const Source *src = &SOURCES[src_type]
+    if pp.batched:
+        pp.batched = False
+        pp.command = src.read_all
+        pp.fetch_shape = &rw_string_or_nil
+    return 0
+
+
 cdef Plan make_plan(int src_type, bytes key, int fetch, Pushdown d, bint count_only, const bint *want,
                     bint rev, Fields fields):
     """The plan that reads a source as its registry entry says, serving the

@@ -11,6 +11,7 @@
 
 cdef dict g_idle = {}           # (key, node) -> idle Connection
 cdef dict g_generation = {}     # key -> bumped by each invalidation of that key
+cdef dict g_topology = {}       # Endpoint.name -> its cluster's Topology, or None: a single server
 
 
 cdef Connection pool_acquire(object key, object node, tuple identity, Url url, TlsOptions tls):
@@ -52,6 +53,8 @@ cdef void pool_invalidate(object key) noexcept:
     cdef Connection c
     try:
         g_generation[key] = g_generation.get(key, 0) + 1
+        for name in [name for name in g_topology if name[0] == key]:
+            del g_topology[name]
         for at in [at for at in g_idle if at[0] == key]:
             c = g_idle.pop(at)
             c.close()
@@ -77,11 +80,23 @@ cdef class Endpoint:
     cdef long long max_value_size
     cdef tuple name                 # the pending writes' key: (conn_key, identity)
 
+    cdef int cluster_mode           # RW_CLUSTER_*: the server option cluster, or its URL's seeds
+    cdef bint read_replicas         # a cluster's reads go to replicas
+
     cdef int from_spec(self, const RwScanSpec *spec) except -1:
         url = spec.url.decode('utf-8', 'surrogateescape')
         self.url = parse_url(url)
-        if len(self.url.hosts) > 1 or self.url.master is not None:
-            raise CoreError(RW_ERR_BAD_OPTION, "several hosts and redis+sentinel URLs are not supported yet")
+        if self.url.master is not None:
+            raise CoreError(RW_ERR_BAD_OPTION, "redis+sentinel URLs are not supported yet")
+        self.cluster_mode = spec.cluster
+        if len(self.url.hosts) > 1:
+            # Several hosts are seeds of one cluster.
+            if spec.cluster == RW_CLUSTER_OFF:
+                raise CoreError(RW_ERR_BAD_OPTION, "a connection URL with several hosts names a Redis Cluster's "
+                                "nodes, but the server option cluster is false",
+                                hint="Name one host, or drop the option cluster.")
+            self.cluster_mode = RW_CLUSTER_ON
+        self.read_replicas = spec.read_replicas != 0
         self.tls = TlsOptions()
         self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
         self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
@@ -97,7 +112,14 @@ cdef class Endpoint:
         self.name = (self.conn_key, self.identity)
         return 0
 
-    cdef Connection acquire(self):
-        cdef Connection c = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
+    cdef Connection acquire(self, object node=None):
+        """A connection to the node the URL names, or to node, a cluster's
+        (host, port, readonly) reached with the same identity."""
+        cdef Url url = self.url if node is None else self.url.at(node[0], node[1])
+        cdef Connection c = pool_acquire(self.conn_key, node, self.identity, url, self.tls)
+        c.session.readonly = node is not None and node[2]
+        if not c.reused:
+            c.session.ask_cluster = self.cluster_mode == RW_CLUSTER_DETECT
+        c.asking = False
         c.max_value_size = self.max_value_size
         return c

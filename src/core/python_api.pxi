@@ -141,7 +141,8 @@ cdef object cell_value(char *base, const RwCell *cell, bint items):
 
 def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
          max_value_size=None, int command_timeout_ms=0, bint count_only=False,
-         long long limit=0, bint count=False, bint reverse=False, dict stats=None, fields=()):
+         long long limit=0, bint count=False, bint reverse=False, dict stats=None, fields=(),
+         bint cluster=False):
     """One whole scan, as scan.c runs it: its rows as (column 0, column 1, key)
     tuples (key None for the table's own), or with count_only their number.
     quals are those rw_plan pushed (see plan()); limit and count are the
@@ -150,7 +151,8 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     gets rw_scan_stats's counters at the end.  want: the columns read, by
     default those of the spec's shapes (a list's index and a sorted set's
     score are opt-in); each row has one value per entry of want, then the
-    key, then one per field column of fields (names, as bytes).  Raises CoreError."""
+    key, then one per field column of fields (names, as bytes).  cluster:
+    the server option (else a single server, never asked).  Raises CoreError."""
     cdef SpecHolder h = SpecHolder()
     cdef RwBatch batch
     cdef Scan s = Scan()
@@ -160,6 +162,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
     cdef const RwSourceInfo *info
     h.fill(url, source, key, fetch, quals, want, max_value_size, command_timeout_ms, limit, count, reverse)
     h.fill_fields(list(fields))
+    h.spec.cluster = RW_CLUSTER_ON if cluster else RW_CLUSTER_OFF
     info = &SOURCES[h.spec.src_type].info
     width = len(want) if want is not None else 2
     kinds = [info.columns[c].kind == RW_KIND_ITEMS if c < info.ncolumns else False
@@ -199,6 +202,16 @@ cdef int flaky_wait(int fd, int events, int timeout_ms) noexcept nogil:
     global g_flaky
     g_flaky += 1
     return RW_WAIT_INTERRUPTED if g_flaky % 2 else poll_wait(fd, events, timeout_ms)
+
+
+def cluster_slot(bytes key):
+    """The Redis Cluster slot of key (cluster/slots.pxi)."""
+    return slot_of(key)
+
+
+def cluster_pattern_slot(bytes pattern):
+    """The one slot every key matching pattern is in, or -1."""
+    return pattern_slot(pattern)
 
 
 def flaky_waits(bint on):

@@ -1,6 +1,7 @@
 # A connection's session: who it authenticates as and which database it
 # uses.  The handshake is queued as the connection's first commands, and its
-# replies go to the Session as their sink.  (Later: HELLO, READONLY.)
+# replies go to the Session as their sink: AUTH, SELECT, and READONLY on a
+# cluster replica's connection that reads.
 
 from posix import urandom     # os's own; importing os costs every start of the core
 
@@ -29,6 +30,9 @@ cdef class Session(Sink):
     cdef bytes user, password       # None when not set
     cdef bint must_prove            # password_required: the password must matter
     cdef bint proven                # it does: the probe was refused
+    cdef bint readonly              # a cluster replica read from: READONLY
+    cdef bint ask_cluster           # the cluster option is unset: INFO cluster in the handshake,
+    cdef bint cluster               # and it said cluster_enabled:1
 
     cdef bint probing(self) noexcept:
         """The connection is the probe's: the real one is dialled next."""
@@ -63,11 +67,26 @@ cdef class Session(Sink):
             w.arg(b"SELECT")
             w.arg_int(self.url.db)
             w.end()
+        if self.readonly:
+            w = target.command(T_READONLY)
+            w.arg(b"READONLY")
+            w.end()
+        if self.ask_cluster:
+            # Pipelined here, detecting a cluster costs no round trip of its own.
+            w = target.command(T_CLUSTER)
+            w.arg(b"INFO")
+            w.arg(b"cluster")
+            w.end()
         return 0
 
-    # The handshake's replies: a status each, or an error.
+    cdef const RwShape *shape(self, int tag) noexcept:
+        return &rw_anything if tag == T_CLUSTER else &rw_status
+
+    # The handshake's replies: a status each (INFO's text), or an error.
     cdef str what(self, int tag):
-        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "SELECT"
+        if tag == T_CLUSTER:
+            return "INFO cluster"
+        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "READONLY" if tag == T_READONLY else "SELECT"
 
     cdef str where(self):
         return self.url.where()
@@ -83,6 +102,10 @@ cdef class Session(Sink):
                                    % (self.url.where(), who),
                             hint="Give the Redis user a password; a superuser may instead set "
                                  "password_required 'false' on the user mapping.")
+        if tag == T_CLUSTER:
+            # An error (a user ACLs keep from INFO): a single server, until a MOVED says otherwise.
+            self.cluster = kind != REDIS_REPLY_ERROR and b"cluster_enabled:1" in p[:n]
+            return 0
         if kind != REDIS_REPLY_ERROR:
             return 0
         msg = p[:n].decode('utf-8', 'replace')
@@ -91,5 +114,8 @@ cdef class Session(Sink):
             raise CoreError(RW_ERR_AUTH, "Redis at %s refused authentication for %s: %s"
                             % (self.url.where(), who, msg),
                             hint="Check the password in the connection URL or user mapping.")
+        if tag == T_READONLY:
+            raise CoreError(RW_ERR_REDIS, "Redis at %s refused READONLY (read_from 'replica'): %s"
+                            % (self.url.where(), msg))
         raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
                         % (self.url.where(), self.url.db, msg))

@@ -242,7 +242,7 @@ def test_dns_failure(db, backend):
 
 def test_server_that_never_answers(db, backend):
     with FakeServer() as fake:
-        t = server_with_table(db, 'c_silent', fake.url, command_timeout='300ms')
+        t = server_with_table(db, 'c_silent', fake.url, command_timeout='300ms', cluster='false')
         start = time.monotonic()
         assert_clean_failure(db, t, psycopg.errors.ConnectionFailure, *backend,
                              'did not answer within 300 ms', 'c_silent')
@@ -280,7 +280,7 @@ def test_statement_timeout_on_a_silent_server(db, backend):
 ])
 def test_malformed_or_truncated_replies(db, backend, reply, error, words):
     with FakeServer(reply=reply, close_after_reply=True) as fake:
-        t = server_with_table(db, 'c_bad', fake.url)
+        t = server_with_table(db, 'c_bad', fake.url, cluster='false')     # a fake answers no INFO
         assert_clean_failure(db, t, error, *backend, *words)
 
 

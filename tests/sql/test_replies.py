@@ -44,7 +44,7 @@ def text_of(e):
 def test_a_huge_announced_string_is_refused_before_it_is_read(db):
     """The announced length alone stops the scan: the 128 MiB that follow are never buffered."""
     with FakeServer(reply=b'+list\r\n*1\r\n$9999999999\r\n', then=b'x' * MiB, times=128) as fake:
-        t = server_table(db, 'r_huge', fake.url, 'list', 'big', command_timeout='5s')
+        t = server_table(db, 'r_huge', fake.url, 'list', 'big', command_timeout='5s', cluster='false')
         e, growth = failure(db, 'select * from %s' % t)
     assert e.sqlstate == '54000', e
     for words in ('LRANGE "big"', '127.0.0.1:%d' % fake.port, '9999999999', 'max_value_size (1073741819 bytes)'):
@@ -55,7 +55,7 @@ def test_a_huge_announced_string_is_refused_before_it_is_read(db):
 
 def test_an_endless_line_is_refused(db):
     with FakeServer(reply=b'+', then=b'x' * MiB, times=128) as fake:
-        t = server_table(db, 'r_line', fake.url, 'list', 'l', command_timeout='5s')
+        t = server_table(db, 'r_line', fake.url, 'list', 'l', command_timeout='5s', cluster='false')
         e, growth = failure(db, 'select * from %s' % t)
     assert e.sqlstate == '08P01' and 'TYPE "l"' in str(e), e
     assert growth < 32 * 1024
@@ -131,7 +131,7 @@ WRONG_SHAPES = [
                          ids=['%s-%d' % (s[0], i) for i, s in enumerate(WRONG_SHAPES)])
 def test_replies_of_the_wrong_shape(db, src_type, fetch, reply, command, words):
     with FakeServer(reply=reply) as fake:
-        t = server_table(db, 'r_shape', fake.url, src_type, 'k', fetch, command_timeout='3s')
+        t = server_table(db, 'r_shape', fake.url, src_type, 'k', fetch, command_timeout='3s', cluster='false')
         e, _ = failure(db, 'select * from %s' % t)
     assert e.sqlstate == '08P01', text_of(e)
     assert 'reply' in str(e) and command in str(e) and words in str(e), str(e)
@@ -150,7 +150,7 @@ RESP3 = {
 def test_resp3_values_are_refused(db, type_byte):
     reply = b'+list\r\n*2\r\n' + RESP3[type_byte] + b'$1\r\na\r\n'
     with FakeServer(reply=reply) as fake:
-        t = server_table(db, 'r_resp3', fake.url, 'list', 'k', command_timeout='3s')
+        t = server_table(db, 'r_resp3', fake.url, 'list', 'k', command_timeout='3s', cluster='false')
         e, _ = failure(db, 'select * from %s' % t)
     assert e.sqlstate == '08P01', text_of(e)
 
@@ -200,7 +200,7 @@ def test_random_replies_never_crash_the_backend(db):
             reply = reply[:i] + bytes([rng.randrange(256)]) + reply[i + 1:]
         src_type = rng.choice(['list', 'hash', 'stream', 'multi_set'])
         with FakeServer(reply=reply, close_after_reply=rng.random() < 0.5) as fake:
-            t = server_table(db, 'c_fuzz', fake.url, src_type, 'k', command_timeout='300ms', connect_timeout='1s')
+            t = server_table(db, 'c_fuzz', fake.url, src_type, 'k', command_timeout='300ms', connect_timeout='1s', cluster='false')
             try:
                 db.execute('select * from %s' % t).fetchall()
             except psycopg.Error as e:

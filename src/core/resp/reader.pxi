@@ -374,6 +374,12 @@ cdef inline int depth_of(const redisReadTask *t) noexcept:
 cdef void *cb_string(const redisReadTask *t, char *s, size_t n) except NULL:
     cdef Reader rd = <Reader> t.privdata
     cdef int d = depth_of(t)
+    if d == 0 and rd.tag() == T_ASKING:     # the connection's, not the sink's
+        if t.type != REDIS_REPLY_STATUS:
+            raise redis_error(s, n) if t.type == REDIS_REPLY_ERROR else rd.unexpected("ASKING answered no status")
+        rd.tag_head = (rd.tag_head + 1) % rd.tag_cap
+        rd.tag_count -= 1
+        return t.privdata
     rd.enter(d, t.type, 0)
     if n > <size_t> rd.max_value_size:     # one that came whole in a single read
         raise rd.too_large(str(n))
@@ -442,4 +448,19 @@ cdef object redis_error(const char *p, Py_ssize_t n):
     msg = p[:n].decode('utf-8', 'replace')
     if error_kind(msg) == RW_ERR_AUTH:
         return CoreError(RW_ERR_AUTH, "Redis refused access: %s" % msg)
+    redirect = cluster_redirect(msg)
+    if redirect is not None:
+        return redirect
     return CoreError(RW_ERR_REDIS, "Redis error: %s" % msg)
+
+
+cdef object cluster_redirect(str msg):
+    """The ClusterRedirect an error reply is, or None."""
+    cdef list words = msg.split()
+    if len(words) == 3 and words[0] in ('MOVED', 'ASK'):
+        host, _, port = words[2].rpartition(':')
+        if port.isdigit() and len(port) <= 5:
+            return ClusterRedirect("Redis error: %s" % msg, words[0], host.strip('[]'), int(port))
+    if words and words[0] in ('TRYAGAIN', 'CLUSTERDOWN'):
+        return ClusterRedirect("Redis error: %s" % msg, words[0])
+    return None

@@ -8,6 +8,9 @@ cdef enum Tag:
     T_AUTH_PROBE = 1    # the handshake (session.pxi): a wrong password first,
     T_AUTH              # then the real one
     T_SELECT
+    T_READONLY      # a cluster replica's connection reads (read_from 'replica')
+    T_ASKING        # before each command sent where an ASK redirect pointed (reader.pxi skips its +OK)
+    T_CLUSTER       # CLUSTER SHARDS / SLOTS / NODES, INFO cluster (cluster/topology.pxi)
     T_TYPE          # TYPE key, checked in the same round trip as the first fetch
     T_FETCH         # a fetch from the table's key
     T_SCAN          # SCAN of a pattern

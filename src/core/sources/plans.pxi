@@ -709,6 +709,8 @@ cdef class PatternPlan(Plan):
     cdef bint in_row
     cdef bint fields_only               # HMGET alone reads each key
     cdef Py_ssize_t field_at            # the HMGET answer due next
+    cdef Topology topo                  # a cluster's map, or None: the SCAN's node serves shard,
+    cdef int shard                      # and every key it finds must be of that shard's slots
 
     def __cinit__(self):
         self.cursor = ByteBuf()
@@ -832,6 +834,11 @@ cdef class PatternPlan(Plan):
             if kind == REDIS_REPLY_ERROR:
                 raise redis_error(p, n)
             if depth == 2:
+                if self.topo is not None and self.topo.owner[key_slot(p, n)] != self.shard:
+                    # A key of a slot being moved to or from this node: SCAN
+                    # may see it twice, or never, while keys move one by one.
+                    raise ClusterRedirect('Redis at %s holds key "%s" of slot %d, which another node serves'
+                                          % (self.target.where(), shown(p[:n]), key_slot(p, n)), 'MOVING')
                 if self.accepts(p, n):
                     self.fetch(p, n)
             elif take_cursor(self.cursor, p, n) and self.more_wanted():

@@ -17,10 +17,17 @@ cdef class ReplyError:
         """Redis refused the command itself (an ACL's NOPERM): never an answer to a check."""
         return error_kind(self.message.decode('utf-8', 'replace')) == RW_ERR_AUTH
 
+    cdef bint redirect(self):
+        """A Redis Cluster's MOVED, ASK, TRYAGAIN or CLUSTERDOWN: the command was not run."""
+        return cluster_redirect(self.message.decode('utf-8', 'replace')) is not None
+
     cdef object error(self, str what):
         """The exception for it as the answer to what ('WATCH', 'TYPE "k"'):
         refused permissions (ACLs) as for reads, other errors as Redis's."""
         msg = self.message.decode('utf-8', 'replace')
+        redirect = cluster_redirect(msg)
+        if redirect is not None:
+            return redirect
         return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg))
 
 

@@ -25,6 +25,8 @@ cdef const RwShape *write_shape(int tag) noexcept:
         return &rw_info
     if tag == T_SCAN:
         return &rw_scan_strings
+    if tag == T_CLUSTER:
+        return &rw_anything
     return &rw_status
 
 
@@ -81,13 +83,15 @@ cdef class Replies(Sink):
 cdef class Exchange:
     """One connection taken from the pool for a while, and rounds on it."""
     cdef Endpoint ep
+    cdef object node                # a cluster's node (Endpoint.acquire), None: the URL's
     cdef Connection conn
     cdef Replies replies
     cdef bint asked                 # a round is in flight
     cdef bint retried
 
-    def __cinit__(self, Endpoint ep):
+    def __cinit__(self, Endpoint ep, object node=None):
         self.ep = ep
+        self.node = node
 
     cdef int send(self, int tag, list args) except -1:
         cdef CommandWriter w = self.conn.command(tag)
@@ -101,7 +105,7 @@ cdef class Exchange:
 
     cdef int connect(self) except -1:
         if self.conn is None:
-            self.conn = self.ep.acquire()
+            self.conn = self.ep.acquire(self.node)
             self.replies = Replies()
             self.replies.server = self.conn.where()
         self.conn.ready()

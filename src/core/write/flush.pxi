@@ -97,15 +97,7 @@ cdef class Flush:
         for i in range(nwatch):
             if isinstance(got[i], ReplyError):
                 raise (<ReplyError> got[i]).error("WATCH")
-        for i in range(len(checks)):
-            c = checks[i]
-            reply = got[nwatch + i]
-            # Other error replies are answers the check reads (a key of another
-            # type now, XINFO of a missing stream); a refusal is not.
-            if isinstance(reply, ReplyError) and (<ReplyError> reply).refusal():
-                raise (<ReplyError> reply).error('%s "%s"' % (c.args[0].decode(), shown(c.args[1])))
-            c.verify(reply)
-        return 0
+        return judge(checks, got, nwatch)
 
     cdef int queue(self) except -1:
         """MULTI, the writes, EXEC into the connection's buffer."""
@@ -165,3 +157,17 @@ cdef class Flush:
                 raise err
         return 0
 
+
+cdef int judge(list checks, list got, Py_ssize_t nwatch) except -1:
+    """The checks' answers, from got[nwatch] on: each must be what its check wants."""
+    cdef Check c
+    cdef Py_ssize_t i
+    for i in range(len(checks)):
+        c = checks[i]
+        reply = got[nwatch + i]
+        # Other error replies are answers the check reads (a key of another
+        # type now, XINFO of a missing stream); a refusal or a cluster's redirect is not.
+        if isinstance(reply, ReplyError) and ((<ReplyError> reply).refusal() or (<ReplyError> reply).redirect()):
+            raise (<ReplyError> reply).error('%s "%s"' % (c.args[0].decode(), shown(c.args[1])))
+        c.verify(reply)
+    return 0

@@ -155,7 +155,7 @@ cdef class Modify:
         cdef list got
         cdef Py_ssize_t i
         if self.reading is None:
-            self.reading = Exchange(self.ep)
+            self.reading = reads_for(self.ep)
         try:
             got = self.reading.round(commands)
         except Interrupted:

@@ -46,7 +46,7 @@ cdef int statement_flush(Pending p) except -1:
     if p.open > 0:
         return 0
     if p.flush is None:
-        p.flush = Flush(p.ep, p.writes)
+        p.flush = new_flush(p.ep, p.writes)
     try:
         p.flush.run()
     except Interrupted:
@@ -133,7 +133,7 @@ cdef int commit_pending() except -1:
     cdef Flush f
     try:
         if g_commit is None:
-            g_commit = [Flush(ep, [w for level, w in entries]) for ep, entries in g_xact.values()]
+            g_commit = [new_flush(ep, [w for level, w in entries]) for ep, entries in g_xact.values()]
             g_xact.clear()
         for f in g_commit:
             f.run(F_EXEC)
