@@ -27,10 +27,7 @@ cdef Connection pool_acquire(object key, object node, tuple identity, Url url, T
     c.key = at
     c.generation = g_generation.get(key, 0)
     c.identity = identity
-    c.transport.url = c.session.url = url
-    c.transport.tls = tls
-    c.session.user, c.session.password, c.transport.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
-    c.session.must_prove = identity[6]
+    c.configure(url, tls, identity[1], identity[2], identity[3], identity[4], identity[6])
     return c
 
 
@@ -76,12 +73,13 @@ cdef class Endpoint:
     cdef uint64_t conn_key
     cdef long long max_value_size
     cdef tuple name                 # the pending writes' key: (conn_key, identity)
+    cdef SentinelSet sentinels      # redis+sentinel: who finds the primary, else None
 
     cdef int from_spec(self, const RwScanSpec *spec) except -1:
         url = spec.url.decode('utf-8', 'surrogateescape')
         self.url = parse_url(url)
-        if len(self.url.hosts) > 1 or self.url.master is not None:
-            raise CoreError(RW_ERR_BAD_OPTION, "several hosts and redis+sentinel URLs are not supported yet")
+        if len(self.url.hosts) > 1 and self.url.master is None:
+            raise CoreError(RW_ERR_BAD_OPTION, "several hosts are not supported yet")
         self.tls = TlsOptions()
         self.tls.ca_file = spec.tls_ca_file if spec.tls_ca_file != NULL else None
         self.tls.cert_file = spec.tls_cert_file if spec.tls_cert_file != NULL else None
@@ -90,6 +88,8 @@ cdef class Endpoint:
         user = spec.user if spec.user != NULL else self.url.user
         password = spec.password if spec.password != NULL else self.url.password
         check_identity(self.url, user, password, spec.password_required != 0)
+        if self.url.master is not None:
+            self.sentinels = sentinel_set(self.url, self.tls, spec)
         self.identity = (url, user, password, spec.connect_timeout_ms, spec.command_timeout_ms,
                          self.tls.identity(), spec.password_required != 0)
         self.conn_key = spec.conn_key
@@ -100,4 +100,6 @@ cdef class Endpoint:
     cdef Connection acquire(self):
         cdef Connection c = pool_acquire(self.conn_key, None, self.identity, self.url, self.tls)
         c.max_value_size = self.max_value_size
+        if self.sentinels is not None:
+            aim_at_primary(c, self.sentinels)
         return c

@@ -96,8 +96,14 @@ cdef class Scan:
             return self.fill_counted(b) if self.count_only else self.fill(b)
         except CoreError as e:
             # A pooled connection the server dropped since (a restart, a
-            # timeout, CLIENT KILL): dial again, once, if no row went out yet.
-            if not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO):
+            # timeout, CLIENT KILL), or a primary lost to a failover: dial
+            # again (asking the sentinels), once, if no row went out yet.
+            if e.kind != RW_ERR_IO or not (self.conn.reused or self.ep.sentinels is not None):
+                raise
+            if self.delivered_rows:
+                if self.ep.sentinels is not None:
+                    e.message += " after rows were returned: the scan cannot go on elsewhere"
+                    e.hint = "The primary may have failed over; the next query asks the sentinels where it is."
                 raise
         self.restart(True)
         return self.fill_counted(b) if self.count_only else self.fill(b)

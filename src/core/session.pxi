@@ -1,6 +1,7 @@
 # A connection's session: who it authenticates as and which database it
-# uses.  The handshake is queued as the connection's first commands, and its
-# replies go to the Session as their sink.  (Later: HELLO, READONLY.)
+# uses, and for a server the sentinels named, that it is a primary.  The
+# handshake is queued as the connection's first commands, and its replies go
+# to the Session as their sink.  (Later: HELLO, READONLY.)
 
 import os
 
@@ -29,6 +30,9 @@ cdef class Session(Sink):
     cdef bytes user, password       # None when not set
     cdef bint must_prove            # password_required: the password must matter
     cdef bint proven                # it does: the probe was refused
+    cdef str primary                # the sentinels named this server as this primary, or None
+    cdef bytes role                 # what ROLE answered first, or None
+    cdef bint role_refused          # ROLE was refused (NOPERM): the sentinels are taken at their word
 
     cdef bint probing(self) noexcept:
         """The connection is the probe's: the real one is dialled next."""
@@ -63,11 +67,21 @@ cdef class Session(Sink):
             w.arg(b"SELECT")
             w.arg_int(self.url.db)
             w.end()
+        if self.primary is not None:
+            # A sentinel may lag behind a failover, or lie: believe the server.
+            self.role = None
+            self.role_refused = False
+            w = target.command(T_ROLE)
+            w.arg(b"ROLE")
+            w.end()
         return 0
+
+    cdef const RwShape *shape(self, int tag) noexcept:
+        return &rw_role if tag == T_ROLE else &rw_status
 
     # The handshake's replies: a status each, or an error.
     cdef str what(self, int tag):
-        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "SELECT"
+        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "ROLE" if tag == T_ROLE else "SELECT"
 
     cdef str where(self):
         return self.url.where()
@@ -83,6 +97,8 @@ cdef class Session(Sink):
                                    % (self.url.where(), who),
                             hint="Give the Redis user a password; a superuser may instead set "
                                  "password_required 'false' on the user mapping.")
+        if tag == T_ROLE:
+            return self.on_role(depth, kind, p, n)
         if kind != REDIS_REPLY_ERROR:
             return 0
         msg = p[:n].decode('utf-8', 'replace')
@@ -93,3 +109,26 @@ cdef class Session(Sink):
                             hint="Check the password in the connection URL or user mapping.")
         raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
                         % (self.url.where(), self.url.db, msg))
+
+    # ROLE's reply: its first item says what the server is.
+    cdef int on_role(self, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if kind == REDIS_REPLY_ERROR:
+            msg = p[:n].decode('utf-8', 'replace')
+            if not msg.startswith('NOPERM'):
+                raise CoreError(RW_ERR_CONNECT, "Redis at %s refused ROLE: %s" % (self.url.where(), msg))
+            self.role_refused = True    # a user without @admin: cannot check
+        elif depth == 1 and self.role is None:
+            self.role = p[:n]
+        return 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        if tag == T_ROLE and depth == 1 and self.role is None:
+            self.role = b"%d" % v
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_ROLE and not self.role_refused and self.role != b"master":
+            raise CoreError(RW_ERR_CONNECT, 'Redis at %s, named by the sentinels as primary "%s", is not a '
+                            'primary (ROLE: %s)' % (self.url.where(), self.primary,
+                                                    shown(self.role or b"nothing")))
+        return 0

@@ -8,6 +8,8 @@ cdef enum Tag:
     T_AUTH_PROBE = 1    # the handshake (session.pxi): a wrong password first,
     T_AUTH              # then the real one
     T_SELECT
+    T_ROLE          # ROLE, last: a server the sentinels named must be a primary
+    T_SENTINEL      # SENTINEL GET-MASTER-ADDR-BY-NAME, to a sentinel
     T_TYPE          # TYPE key, checked in the same round trip as the first fetch
     T_FETCH         # a fetch from the table's key
     T_SCAN          # SCAN of a pattern
