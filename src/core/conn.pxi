@@ -87,6 +87,11 @@ cdef class Connection(Target):
         self.session.must_prove = must_prove
         return 0
 
+    cdef void demoted(self) noexcept:
+        """The server said it is a replica: find the primary again next time."""
+        if self.locator is not None:
+            self.locator.failed(self.transport.url)
+
     cdef bint alive(self) noexcept:
         """Ready, idle and not closed by the server since."""
         return self.state == CS_READY and self.idle() and not self.transport.peer_closed()
@@ -144,8 +149,7 @@ cdef class Connection(Target):
             try:
                 return self.attempt()
             except CoreError as e:
-                if self.locator is not None:
-                    self.locator.failed(self.transport.url)
+                self.demoted()      # or gone: either way, a locator asks again
                 if not self.retry_later(e):
                     raise
 

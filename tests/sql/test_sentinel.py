@@ -5,6 +5,7 @@ import pytest
 from psycopg import sql
 
 from conftest import create_server, rows
+from core.scripted_redis import ScriptedRedis, error, resp, status
 from fake_servers import FakeServer
 from redis_wrapper_tools.servers import free_port
 
@@ -222,3 +223,37 @@ def test_failover_in_the_middle_of_a_scan(db, sentinels, primary):
     assert 'after rows were returned' in str(e.value)
     db.execute('rollback')
     assert rows(db, 'select count(*) from %s' % t) == [(5000,)]
+
+
+def test_a_readonly_reply_sends_the_next_statement_to_the_sentinels(db):
+    """A primary that turned replica under an open connection answers writes
+    with READONLY: a clear error, and the next statement asks the sentinels
+    again rather than dialling the same server."""
+    def script(args):
+        verb = args[0].upper()
+        if verb == b'SENTINEL':
+            return resp([b'127.0.0.1', str(fake.port).encode()])
+        if verb == b'ROLE':
+            return resp([b'master', 0, []])
+        if verb in (b'WATCH', b'MULTI'):
+            return resp(status(b'OK'))
+        if verb == b'EXEC':
+            return resp(error(b'EXECABORT Transaction discarded because of previous errors.'))
+        if verb == b'TYPE':
+            return resp(status(b'list'))
+        if verb == b'LRANGE':
+            return resp([])
+        return resp(error(b"READONLY You can't write against a read only replica."))
+    fake = ScriptedRedis(script)
+    fake.start()
+    try:
+        t = sentinel_table(db, 's_readonly', 'redis+sentinel://127.0.0.1:%d/rwmain' % fake.port)
+        with pytest.raises(psycopg.errors.FdwError) as e:
+            db.execute("insert into %s values ('x')" % t)
+        assert 'READONLY' in str(e.value)
+        assert 'replica' in e.value.diag.message_hint
+        rows(db, 'select * from %s' % t)
+        asked = [c[0].upper() for c in fake.commands if c[0].upper() in (b'SENTINEL', b'ROLE')]
+        assert asked == [b'SENTINEL', b'ROLE', b'SENTINEL', b'ROLE']
+    finally:
+        fake.stop()

@@ -17,11 +17,18 @@ cdef class ReplyError:
         """Redis refused the command itself (an ACL's NOPERM): never an answer to a check."""
         return error_kind(self.message.decode('utf-8', 'replace')) == RW_ERR_AUTH
 
+    cdef bint readonly(self):
+        """The server is a replica: a primary turned replica by a failover, under a connection to it."""
+        return self.message.startswith(b"READONLY")
+
     cdef object error(self, str what):
         """The exception for it as the answer to what ('WATCH', 'TYPE "k"'):
         refused permissions (ACLs) as for reads, other errors as Redis's."""
         msg = self.message.decode('utf-8', 'replace')
-        return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg))
+        return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg),
+                         hint="The server is a replica now (after a failover?), and nothing was written; "
+                              "with a redis+sentinel URL the next statement asks the sentinels for the primary."
+                              if self.readonly() else None)
 
 
 cdef object changed(bytes key, str what):
