@@ -181,6 +181,10 @@ class Redis:
         _stop(self.proc, signal.SIGTERM, 10, self.dir)
 
 
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 class Sentinels:
     """A primary, its replica and three sentinels watching it as `name`
     (quorum 2), on free ports.  Sentinels run as `redis-server --sentinel` (or
@@ -206,7 +210,7 @@ class Sentinels:
                     'the replica to sync')
         for i in range(3):
             self._start_sentinel(i, primary.port)
-        self._until(self._settled, 'the sentinels to see the replica')
+        self._until(self._settled, 'the sentinels to see the replica and each other')
         return self
 
     def _start_sentinel(self, i, primary_port):
@@ -245,8 +249,24 @@ class Sentinels:
         raise RuntimeError('timed out waiting for %s' % what)
 
     def _settled(self):
-        return all(self.sentinel(port).execute_command('SENTINEL', 'REPLICAS', self.name)
-                   for port in self.live_sentinels())
+        # A sentinel that missed a failover its peers made would take the new
+        # primary for a rogue one and make it a replica again: they must know
+        # each other (they announce themselves every 2 s) before any failover.
+        for port in self.live_sentinels():
+            s = self.sentinel(port)
+            if not s.execute_command('SENTINEL', 'REPLICAS', self.name) or \
+                    len(s.execute_command('SENTINEL', 'SENTINELS', self.name)) < 2:
+                return False
+        return True
+
+    def _follows(self, sentinel_port, replica_port, primary_port):
+        for r in self.sentinel(sentinel_port).execute_command('SENTINEL', 'REPLICAS', self.name):
+            # A dict, or a flat list of names and values (older redis-py)
+            items = r.items() if isinstance(r, dict) else zip(r[::2], r[1::2])
+            r = {_text(k): _text(v) for k, v in items}
+            if r['port'] == str(replica_port):
+                return r['master-port'] == str(primary_port) and r['master-link-status'] == 'ok'
+        return False
 
     def sentinel(self, port):
         return redis.Redis(host='127.0.0.1', port=port, password=self.sentinel_password,
@@ -284,6 +304,13 @@ class Sentinels:
         sync (the sentinels closed the old primary's clients when they made it
         a replica).  Returns the new primary."""
         old, new = self.primary(), self.replica()
+        # Replication is asynchronous: what the replica has not got yet would be lost.
+        if old.client().execute_command('WAIT', 1, 10000) < 1:
+            raise RuntimeError('the replica is not in sync: %r' % new.client().info('replication'))
+        # The sentinels refresh what they know of replicas every 10 s: just
+        # after a failover they may not know yet whom the replica follows.
+        self._until(lambda: all(self._follows(port, new.port, old.port) for port in self.live_sentinels()),
+                    'the sentinels to see the replica follow the primary')
         self.sentinel(self.live_sentinels()[0]).execute_command('SENTINEL', 'FAILOVER', self.name)
         self._until(lambda: self.primary_port() == new.port
                     and new.client().execute_command('ROLE')[0] == b'master'
