@@ -175,6 +175,8 @@ typedef struct RwScanSpec
 	const char *url;
 	const char *user;			/* overrides the URL's user when not NULL */
 	const char *password;		/* overrides the URL's password when not NULL */
+	const char *sentinel_user;	/* redis+sentinel: the sentinels' user, or NULL */
+	const char *sentinel_password;	/* and password, or NULL */
 	int			src_type;		/* an index of rw_source() */
 	const char *key;
 	uint64_t	conn_key;		/* connection cache key (see connection.c) */

@@ -106,6 +106,8 @@ cdef extern from "core_api.h":
         const char *url
         const char *user
         const char *password
+        const char *sentinel_user
+        const char *sentinel_password
         int src_type
         const char *key
         uint64_t conn_key

@@ -41,6 +41,10 @@ static const RwOption valid_options[] = {
 	{"user", UserMappingRelationId},
 	{"password", UserMappingRelationId},
 	{"password_required", UserMappingRelationId},
+	/* redis+sentinel URLs: the sentinels' credentials, the password a secret */
+	{"sentinel_user", ForeignServerRelationId},
+	{"sentinel_user", UserMappingRelationId},
+	{"sentinel_password", UserMappingRelationId},
 	{"src_type", ForeignTableRelationId},
 	{"src_key", ForeignTableRelationId},
 	{"fetch", ForeignTableRelationId},
@@ -218,6 +222,8 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 				have_key = false,
 				have_user = false,
 				have_password = false,
+				have_sentinel_user = false,
+				have_sentinel_password = false,
 				have_cert = false,
 				have_key_file = false;
 	int			src_type = -1;
@@ -316,6 +322,10 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 			have_user = true;
 		else if (strcmp(def->defname, "password") == 0)
 			have_password = true;
+		else if (strcmp(def->defname, "sentinel_user") == 0)
+			have_sentinel_user = true;
+		else if (strcmp(def->defname, "sentinel_password") == 0)
+			have_sentinel_password = true;
 		else if (strcmp(def->defname, "password_required") == 0 &&
 				 !defGetBoolean(def) && !superuser())
 			ereport(ERROR,
@@ -350,6 +360,11 @@ redis_fdw_validator(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("a user mapping with option \"user\" needs option \"password\""),
 					 errhint("Redis authenticates a user name only together with its password.")));
+		if (have_sentinel_user && !have_sentinel_password)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("a user mapping with option \"sentinel_user\" needs option \"sentinel_password\""),
+					 errhint("Sentinels authenticate a user name only together with its password.")));
 	}
 	else if (catalog == ForeignTableRelationId)
 	{
@@ -474,6 +489,8 @@ server_options(ForeignServer *server, RwTableOptions *opts, char **url_id, const
 			opts->spec.cluster = defGetBoolean(def) ? RW_CLUSTER_ON : RW_CLUSTER_OFF;
 		else if (strcmp(def->defname, "read_from") == 0)
 			opts->spec.read_replicas = parse_read_from(def);
+		else if (strcmp(def->defname, "sentinel_user") == 0)
+			opts->spec.sentinel_user = defGetString(def);
 		if (is_path_option(def->defname))
 			*path_option = def->defname;
 		server_or_table_option(def, opts);
@@ -514,6 +531,10 @@ connection_options(ForeignServer *server, Oid userid, const char *url_id, const 
 			opts->spec.password = defGetString(def);
 		else if (strcmp(def->defname, "password_required") == 0)
 			password_required = defGetBoolean(def);
+		else if (strcmp(def->defname, "sentinel_user") == 0)
+			opts->spec.sentinel_user = defGetString(def);
+		else if (strcmp(def->defname, "sentinel_password") == 0)
+			opts->spec.sentinel_password = defGetString(def);
 	}
 	/* As postgres_fdw: superusers, and mappings a superuser exempted, need no password. */
 	opts->spec.password_required = password_required && !superuser_arg(userid);

@@ -11,7 +11,8 @@ core/net/transport.pxi).
 
 core/ holds, in include order: errors and buffers; net/ (URLs, TLS, name
 lookups, the transport); resp/ (the reply reader, the command writer and the
-Target that plans write to); the session's handshake, the connection, a cluster's slots and the
+Target that plans write to); the session's handshake, the connection, finding a
+primary through Sentinel (net/sentinel.pxi), a cluster's slots and the
 pool (and the Endpoint a scan or a write reads from it with); rows; sources/ (the registry of source types, ranges of a list's
 index or a sorted set's score, their plans and lookups); the planner; the scan;
 write/ (rows to write as values, checks, pending commands, request rounds,
@@ -37,6 +38,7 @@ include "core/resp/writer.pxi"
 include "core/session.pxi"
 include "core/conn.pxi"
 include "core/cluster/slots.pxi"
+include "core/net/sentinel.pxi"
 include "core/pool.pxi"
 include "core/rows.pxi"
 include "core/sources/registry.pxi"

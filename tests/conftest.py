@@ -8,7 +8,7 @@ import pytest
 from psycopg import sql
 
 from redis_wrapper_tools import spec_data
-from redis_wrapper_tools.servers import Postgres, Redis, RedisCluster
+from redis_wrapper_tools.servers import Postgres, Redis, RedisCluster, Sentinels
 
 DB = 'rw'
 
@@ -40,6 +40,23 @@ def redis_cluster():
     cluster = RedisCluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope='session')
+def sentinels():
+    """A primary, its replica and three sentinels that watch it (failover tests
+    leave whichever is primary then as it is: ask sentinels.primary())."""
+    s = Sentinels().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope='session')
+def sentinels_with_password():
+    """Like sentinels, with sentinels that require the password 'sentinel-pw'."""
+    s = Sentinels(name='rwauth', sentinel_password='sentinel-pw').start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture(scope='session')

@@ -58,6 +58,13 @@ def _tail(path, lines=30):
         return ''
 
 
+def server_binary():
+    """The redis-server to run: RW_REDIS_SERVER picks another Redis-compatible
+    server (valkey-server)."""
+    binary = os.environ.get('RW_REDIS_SERVER', 'redis-server')
+    return shutil.which(binary) or binary
+
+
 class Postgres:
     """A private PostgreSQL cluster: trust auth on 127.0.0.1, superuser `postgres`."""
 
@@ -145,9 +152,7 @@ class Redis:
         self.port = self.port or free_port()
         self.socket = os.path.join(self.dir, 'redis.sock')
         self.log = os.path.join(self.dir, 'redis.log')
-        # RW_REDIS_SERVER picks another Redis-compatible server (valkey-server).
-        binary = os.environ.get('RW_REDIS_SERVER', 'redis-server')
-        args = [shutil.which(binary) or binary,
+        args = [server_binary(),
                 '--port', str(self.port), '--bind', '127.0.0.1', '--save', '',
                 '--appendonly', 'no', '--dir', self.dir, '--logfile', self.log,
                 '--unixsocket', self.socket, '--unixsocketperm', '777'] + self.extra_args
@@ -300,3 +305,151 @@ class RedisCluster:
     def stop(self):
         for n in self.nodes:
             n.stop()
+
+
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+class Sentinels:
+    """A primary, its replica and three sentinels watching it as `name`
+    (quorum 2), on free ports.  Sentinels run as `redis-server --sentinel` (or
+    valkey-server's); they notice a dead primary within a second and a
+    failover takes seconds.  With sentinel_password, the sentinels require it
+    (and use it among themselves)."""
+
+    def __init__(self, name='rwmain', sentinel_password=None):
+        self.name = name
+        self.sentinel_password = sentinel_password
+        self.servers = []               # the primary and the replica, as first started
+        self.sentinel_ports = []
+        self.procs = []
+        self.dir = None
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix='rw-sentinels-')
+        primary = Redis().start()
+        self.servers = [primary]
+        replica = Redis(['--replicaof', '127.0.0.1', str(primary.port)]).start()
+        self.servers.append(replica)
+        self._until(lambda: replica.client().info('replication').get('master_link_status') == 'up',
+                    'the replica to sync')
+        for i in range(3):
+            self._start_sentinel(i, primary.port)
+        self._until(self._settled, 'the sentinels to see the replica and each other')
+        return self
+
+    def _start_sentinel(self, i, primary_port):
+        port = free_port()
+        conf = os.path.join(self.dir, 'sentinel%d.conf' % i)
+        lines = ['port %d' % port, 'bind 127.0.0.1', 'dir %s' % self.dir,
+                 'logfile %s' % os.path.join(self.dir, 'sentinel%d.log' % i),
+                 'sentinel monitor %s 127.0.0.1 %d 2' % (self.name, primary_port),
+                 'sentinel down-after-milliseconds %s 1000' % self.name,
+                 'sentinel failover-timeout %s 5000' % self.name]
+        if self.sentinel_password:
+            lines.append('requirepass %s' % self.sentinel_password)
+        with open(conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        proc = subprocess.Popen([server_binary(), conf, '--sentinel'], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(proc)
+        self.sentinel_ports.append(port)
+        _wait_until(lambda: self._pings(port), proc, 'sentinel', os.path.join(self.dir, 'sentinel%d.log' % i))
+
+    def _pings(self, port):
+        try:
+            return self.sentinel(port).ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def _until(self, ready, what, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if ready():
+                    return
+            except redis.exceptions.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError('timed out waiting for %s' % what)
+
+    def _settled(self):
+        # A sentinel that missed a failover its peers made would take the new
+        # primary for a rogue one and make it a replica again: they must know
+        # each other (they announce themselves every 2 s) before any failover.
+        for port in self.live_sentinels():
+            s = self.sentinel(port)
+            if not s.execute_command('SENTINEL', 'REPLICAS', self.name) or \
+                    len(s.execute_command('SENTINEL', 'SENTINELS', self.name)) < 2:
+                return False
+        return True
+
+    def _follows(self, sentinel_port, replica_port, primary_port):
+        for r in self.sentinel(sentinel_port).execute_command('SENTINEL', 'REPLICAS', self.name):
+            # A dict, or a flat list of names and values (older redis-py)
+            items = r.items() if isinstance(r, dict) else zip(r[::2], r[1::2])
+            r = {_text(k): _text(v) for k, v in items}
+            if r['port'] == str(replica_port):
+                return r['master-port'] == str(primary_port) and r['master-link-status'] == 'ok'
+        return False
+
+    def sentinel(self, port):
+        return redis.Redis(host='127.0.0.1', port=port, password=self.sentinel_password,
+                           socket_timeout=5)
+
+    def live_sentinels(self):
+        return [port for port, proc in zip(self.sentinel_ports, self.procs) if proc.poll() is None]
+
+    @property
+    def hosts(self):
+        return ','.join('127.0.0.1:%d' % port for port in self.sentinel_ports)
+
+    def url(self, userinfo=''):
+        """The redis+sentinel URL of the primary (userinfo: 'user:password@')."""
+        return 'redis+sentinel://%s%s/%s' % (userinfo, self.hosts, self.name)
+
+    def primary_port(self):
+        """The primary's port, as every live sentinel names it (None while they disagree)."""
+        named = {int(self.sentinel(port).execute_command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', self.name)[1])
+                 for port in self.live_sentinels()}
+        return named.pop() if len(named) == 1 else None
+
+    def server(self, port):
+        return next(s for s in self.servers if s.port == port)
+
+    def primary(self):
+        return self.server(self.primary_port())
+
+    def replica(self):
+        return next(s for s in self.servers if s.port != self.primary_port())
+
+    def failover(self):
+        """Promote the replica (SENTINEL FAILOVER) and wait until every sentinel
+        names it, it is a primary and the old primary replicates from it, in
+        sync (the sentinels closed the old primary's clients when they made it
+        a replica).  Returns the new primary."""
+        old, new = self.primary(), self.replica()
+        # Replication is asynchronous: what the replica has not got yet would be lost.
+        if old.client().execute_command('WAIT', 1, 10000) < 1:
+            raise RuntimeError('the replica is not in sync: %r' % new.client().info('replication'))
+        # The sentinels refresh what they know of replicas every 10 s: just
+        # after a failover they may not know yet whom the replica follows.
+        self._until(lambda: all(self._follows(port, new.port, old.port) for port in self.live_sentinels()),
+                    'the sentinels to see the replica follow the primary')
+        self.sentinel(self.live_sentinels()[0]).execute_command('SENTINEL', 'FAILOVER', self.name)
+        self._until(lambda: self.primary_port() == new.port
+                    and new.client().execute_command('ROLE')[0] == b'master'
+                    and old.client().info('replication').get('master_link_status') == 'up',
+                    'the failover')
+        return new
+
+    def stop_sentinels(self):
+        for proc in self.procs:
+            _stop(proc, signal.SIGTERM, 10, None)
+
+    def stop(self):
+        self.stop_sentinels()
+        for server in self.servers:
+            server.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

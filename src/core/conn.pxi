@@ -1,11 +1,13 @@
 # One Redis connection, as the pool hands it out and as plans see it (their
 # command Target): a transport, the session's handshake on it, the commands
 # queued and the reader of their replies.  A failure to connect (the handshake
-# included) is retried here with backoff.
+# included) is retried here with backoff.  Where the URL names the sentinels of
+# a primary, a Locator finds the server first (net/sentinel.pxi).
 
 cdef enum ConnState:
     CS_NEW
     CS_BACKOFF      # waiting to retry after a failed attempt
+    CS_LOCATING     # the Locator finds the server
     CS_OPENING      # the transport connects (and does TLS)
     CS_HANDSHAKE    # the session's commands are answered
     CS_READY
@@ -25,6 +27,18 @@ cdef class Counters:
     cdef RwScanStats s
 
 
+cdef class Locator:
+    """Finds the server a connection goes to, when its URL names only whom to ask."""
+
+    cdef Url find(self, long long deadline):
+        """The server's URL, found by deadline (0: none); resumable after Interrupted."""
+        raise NotImplementedError
+
+    cdef void failed(self, Url url) noexcept:
+        """Connecting to url (as find said) failed: find the server again next time."""
+        pass
+
+
 cdef class Connection(Target):
     cdef object key                 # the pool's key, (connection key, node)
     cdef object generation          # the connection key's when dialled (pool.pxi)
@@ -32,6 +46,8 @@ cdef class Connection(Target):
     cdef bint reused                # handed out from the pool
     cdef bint dialling
     cdef bint real_dialled          # password_required: past the probe's own connection
+    cdef bint once                  # no retries: the caller has other servers to try
+    cdef Locator locator            # finds the server first, or None: the URL's
     cdef int attempts               # retries so far
     cdef long long retry_at
     cdef long long deadline         # of connecting, handshake included
@@ -62,6 +78,21 @@ cdef class Connection(Target):
 
     def __dealloc__(self):
         free(self.rbuf)
+
+    cdef int configure(self, Url url, TlsOptions tls, bytes user, bytes password, int connect_timeout_ms,
+                       int command_timeout_ms, bint must_prove) except -1:
+        """Where and as whom a new connection dials."""
+        self.transport.url = self.session.url = url
+        self.transport.tls = tls
+        self.session.user, self.session.password = user, password
+        self.transport.connect_timeout_ms, self.command_timeout_ms = connect_timeout_ms, command_timeout_ms
+        self.session.must_prove = must_prove
+        return 0
+
+    cdef void demoted(self) noexcept:
+        """The server said it is a replica: find the primary again next time."""
+        if self.locator is not None:
+            self.locator.failed(self.transport.url)
 
     cdef bint alive(self) noexcept:
         """Ready, idle and not closed by the server since."""
@@ -125,11 +156,15 @@ cdef class Connection(Target):
             try:
                 return self.attempt()
             except CoreError as e:
+                self.demoted()      # or gone: either way, a locator asks again
                 if not self.retry_later(e):
                     raise
 
     cdef int attempt(self) except -1:
         if self.state == CS_NEW:
+            self.state = CS_OPENING if self.locator is None else CS_LOCATING
+        if self.state == CS_LOCATING:
+            self.aim(self.locator.find(self.deadline))
             self.state = CS_OPENING
         if self.state == CS_OPENING:
             self.transport.open(self.deadline)
@@ -147,6 +182,19 @@ cdef class Connection(Target):
         self.state = CS_READY
         return 0
 
+    cdef int aim(self, Url url) except -1:
+        """Dial url from now on: a transport of its own (it resolves its host once)."""
+        cdef Transport t
+        if url is self.transport.url:
+            return 0
+        t = Transport()
+        t.url = self.session.url = url
+        t.tls = self.transport.tls
+        t.connect_timeout_ms = self.transport.connect_timeout_ms
+        self.transport.close()
+        self.transport = t
+        return 0
+
     cdef void reopen(self) noexcept:
         """Back to dialling: a fresh socket, reader and output."""
         self.transport.close()
@@ -158,7 +206,7 @@ cdef class Connection(Target):
     cdef bint retry_later(self, object e) except -1:
         """Schedule another attempt after e, or give up (and say how often we tried)."""
         cdef long long delay = FIRST_BACKOFF_MS << self.attempts
-        if (e.kind not in (RW_ERR_CONNECT, RW_ERR_IO) or e.final
+        if (e.kind not in (RW_ERR_CONNECT, RW_ERR_IO) or e.final or self.once
                 or self.attempts >= MAX_RETRIES
                 or (self.deadline and now_ms() + delay >= self.deadline)):
             self.state = CS_BROKEN

@@ -28,10 +28,7 @@ cdef Connection pool_acquire(object key, object node, tuple identity, Url url, T
     c.key = at
     c.generation = g_generation.get(key, 0)
     c.identity = identity
-    c.transport.url = c.session.url = url
-    c.transport.tls = tls
-    c.session.user, c.session.password, c.transport.connect_timeout_ms, c.command_timeout_ms = identity[1:5]
-    c.session.must_prove = identity[6]
+    c.configure(url, tls, identity[1], identity[2], identity[3], identity[4], identity[6])
     return c
 
 
@@ -79,6 +76,7 @@ cdef class Endpoint:
     cdef uint64_t conn_key
     cdef long long max_value_size
     cdef tuple name                 # the pending writes' key: (conn_key, identity)
+    cdef SentinelSet sentinels      # redis+sentinel: who finds the primary, else None
 
     cdef int cluster_mode           # RW_CLUSTER_*: the server option cluster, or its URL's seeds
     cdef bint read_replicas         # a cluster's reads go to replicas
@@ -86,10 +84,15 @@ cdef class Endpoint:
     cdef int from_spec(self, const RwScanSpec *spec) except -1:
         url = spec.url.decode('utf-8', 'surrogateescape')
         self.url = parse_url(url)
-        if self.url.master is not None:
-            raise CoreError(RW_ERR_BAD_OPTION, "redis+sentinel URLs are not supported yet")
         self.cluster_mode = spec.cluster
-        if len(self.url.hosts) > 1:
+        if self.url.master is not None:
+            # Sentinel watches a primary and its replicas, never a cluster.
+            if spec.cluster == RW_CLUSTER_ON:
+                raise CoreError(RW_ERR_BAD_OPTION, "a redis+sentinel URL names a primary, not a Redis Cluster, "
+                                "but the server option cluster is true",
+                                hint="Drop the option cluster.")
+            self.cluster_mode = RW_CLUSTER_OFF
+        elif len(self.url.hosts) > 1:
             # Several hosts are seeds of one cluster.
             if spec.cluster == RW_CLUSTER_OFF:
                 raise CoreError(RW_ERR_BAD_OPTION, "a connection URL with several hosts names a Redis Cluster's "
@@ -105,6 +108,8 @@ cdef class Endpoint:
         user = spec.user if spec.user != NULL else self.url.user
         password = spec.password if spec.password != NULL else self.url.password
         check_identity(self.url, user, password, spec.password_required != 0)
+        if self.url.master is not None:
+            self.sentinels = sentinel_set(self.url, self.tls, spec)
         self.identity = (url, user, password, spec.connect_timeout_ms, spec.command_timeout_ms,
                          self.tls.identity(), spec.password_required != 0)
         self.conn_key = spec.conn_key
@@ -122,4 +127,6 @@ cdef class Endpoint:
             c.session.ask_cluster = self.cluster_mode == RW_CLUSTER_DETECT
         c.asking = False
         c.max_value_size = self.max_value_size
+        if self.sentinels is not None:
+            aim_at_primary(c, self.sentinels)
         return c

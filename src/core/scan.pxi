@@ -169,8 +169,15 @@ cdef class Scan:
                 if self.topo is not None and e.kind in (RW_ERR_IO, RW_ERR_CONNECT):
                     self.follow(e)      # a lost node: its replica may be promoted
                 # A pooled connection the server dropped since (a restart, a
-                # timeout, CLIENT KILL): dial again, once, if no row went out yet.
-                elif not (self.conn.reused and not self.delivered_rows and e.kind == RW_ERR_IO) or redialled:
+                # timeout, CLIENT KILL), or a primary lost to a failover: dial
+                # again (asking the sentinels), once, if no row went out yet.
+                elif (e.kind != RW_ERR_IO or redialled
+                        or not (self.conn.reused or self.ep.sentinels is not None)):
+                    raise
+                elif self.delivered_rows:
+                    if self.ep.sentinels is not None:
+                        e.message += " after rows were returned: the scan cannot go on elsewhere"
+                        e.hint = "The primary may have failed over; the next query asks the sentinels where it is."
                     raise
                 else:
                     redialled = True

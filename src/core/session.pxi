@@ -1,7 +1,9 @@
 # A connection's session: who it authenticates as and which database it
-# uses.  The handshake is queued as the connection's first commands, and its
-# replies go to the Session as their sink: AUTH, SELECT, and READONLY on a
-# cluster replica's connection that reads.
+# uses, and for a server the sentinels named, that it is a primary.  The
+# handshake is queued as the connection's first commands, and its replies go
+# to the Session as their sink: AUTH, SELECT, READONLY on a cluster replica's
+# connection that reads, INFO cluster while it is not known whether the
+# server is a cluster's, and ROLE for a primary the sentinels named.
 
 from posix import urandom     # os's own; importing os costs every start of the core
 
@@ -33,6 +35,9 @@ cdef class Session(Sink):
     cdef bint readonly              # a cluster replica read from: READONLY
     cdef bint ask_cluster           # the cluster option is unset: INFO cluster in the handshake,
     cdef bint cluster               # and it said cluster_enabled:1
+    cdef str primary                # the sentinels named this server as this primary, or None
+    cdef bytes role                 # what ROLE answered first, or None
+    cdef bint role_refused          # ROLE was refused (NOPERM): the sentinels are taken at their word
 
     cdef bint probing(self) noexcept:
         """The connection is the probe's: the real one is dialled next."""
@@ -77,16 +82,24 @@ cdef class Session(Sink):
             w.arg(b"INFO")
             w.arg(b"cluster")
             w.end()
+        if self.primary is not None:
+            # A sentinel may lag behind a failover, or lie: believe the server.
+            self.role = None
+            self.role_refused = False
+            w = target.command(T_ROLE)
+            w.arg(b"ROLE")
+            w.end()
         return 0
 
     cdef const RwShape *shape(self, int tag) noexcept:
-        return &rw_anything if tag == T_CLUSTER else &rw_status
-
-    # The handshake's replies: a status each (INFO's text), or an error.
-    cdef str what(self, int tag):
         if tag == T_CLUSTER:
-            return "INFO cluster"
-        return "AUTH" if tag in (T_AUTH, T_AUTH_PROBE) else "READONLY" if tag == T_READONLY else "SELECT"
+            return &rw_anything
+        return &rw_role if tag == T_ROLE else &rw_status
+
+    # The handshake's replies: a status each (INFO's text, ROLE's array), or an error.
+    cdef str what(self, int tag):
+        return {T_AUTH: "AUTH", T_AUTH_PROBE: "AUTH", T_READONLY: "READONLY", T_CLUSTER: "INFO cluster",
+                T_ROLE: "ROLE"}.get(tag, "SELECT")
 
     cdef str where(self):
         return self.url.where()
@@ -106,6 +119,8 @@ cdef class Session(Sink):
             # An error (a user ACLs keep from INFO): a single server, until a MOVED says otherwise.
             self.cluster = kind != REDIS_REPLY_ERROR and b"cluster_enabled:1" in p[:n]
             return 0
+        if tag == T_ROLE:
+            return self.on_role(depth, kind, p, n)
         if kind != REDIS_REPLY_ERROR:
             return 0
         msg = p[:n].decode('utf-8', 'replace')
@@ -119,3 +134,26 @@ cdef class Session(Sink):
                             % (self.url.where(), msg))
         raise CoreError(RW_ERR_REDIS, "Redis at %s refused to select database %d: %s"
                         % (self.url.where(), self.url.db, msg))
+
+    # ROLE's reply: its first item says what the server is.
+    cdef int on_role(self, int depth, int kind, const char *p, Py_ssize_t n) except -1:
+        if kind == REDIS_REPLY_ERROR:
+            msg = p[:n].decode('utf-8', 'replace')
+            if not msg.startswith('NOPERM'):
+                raise CoreError(RW_ERR_CONNECT, "Redis at %s refused ROLE: %s" % (self.url.where(), msg))
+            self.role_refused = True    # a user without @admin: cannot check
+        elif depth == 1 and self.role is None:
+            self.role = p[:n]
+        return 0
+
+    cdef int on_int(self, int tag, int depth, long long v) except -1:
+        if tag == T_ROLE and depth == 1 and self.role is None:
+            self.role = b"%d" % v
+        return 0
+
+    cdef int on_reply_end(self, int tag) except -1:
+        if tag == T_ROLE and not self.role_refused and self.role != b"master":
+            raise CoreError(RW_ERR_CONNECT, 'Redis at %s, named by the sentinels as primary "%s", is not a '
+                            'primary (ROLE: %s)' % (self.url.where(), self.primary,
+                                                    shown(self.role or b"nothing")))
+        return 0

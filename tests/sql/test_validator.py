@@ -23,7 +23,7 @@ def test_unknown_server_option(db):
 def test_unknown_user_mapping_option(db):
     with pytest.raises(psycopg.errors.FdwInvalidOptionName) as e:
         db.execute("create user mapping for current_user server redis_server options (pass 'x')")
-    assert e.value.diag.message_hint == 'Valid options in this context are: user, password, password_required'
+    assert e.value.diag.message_hint == 'Valid options in this context are: user, password, password_required, sentinel_user, sentinel_password'
 
 
 def test_wrapper_takes_no_options(db):

@@ -88,6 +88,11 @@ cdef extern from *:
     static const RwShape rw_exec = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .or_nil = 1,
                                     .elem = &rw_anything};
     static const RwShape rw_info = {.type = REDIS_REPLY_ARRAY, .count = RW_EVEN, .elem = &rw_anything};
+    /* Sentinel (core/net/sentinel.pxi): a primary's host and port, or nil
+       for a name the sentinel does not know; ROLE: the role, then anything. */
+    static const RwShape rw_addr = {.type = REDIS_REPLY_ARRAY, .count = 2, .or_nil = 1,
+                                    .elem = &rw_string, .second = &rw_string};
+    static const RwShape rw_role = {.type = REDIS_REPLY_ARRAY, .count = RW_ANY, .elem = &rw_anything};
     """
     ctypedef long long rw_arraylen_t
 
@@ -146,7 +151,7 @@ cdef extern from *:
         RW_ANY_TYPE
     const RwShape rw_status, rw_strings, rw_pairs, rw_scan_strings, rw_scan_pairs, rw_entries
     const RwShape rw_values, rw_flags, rw_integer, rw_integer_or_nil, rw_string_or_nil, rw_time
-    const RwShape rw_anything, rw_exec, rw_info
+    const RwShape rw_anything, rw_exec, rw_info, rw_addr, rw_role
 
 
 cdef enum:

@@ -11,6 +11,8 @@ cdef enum Tag:
     T_READONLY      # a cluster replica's connection reads (read_from 'replica')
     T_ASKING        # before each command sent where an ASK redirect pointed (reader.pxi skips its +OK)
     T_CLUSTER       # CLUSTER SHARDS / SLOTS / NODES, INFO cluster (cluster/topology.pxi)
+    T_ROLE          # ROLE, last: a server the sentinels named must be a primary
+    T_SENTINEL      # SENTINEL GET-MASTER-ADDR-BY-NAME, to a sentinel
     T_TYPE          # TYPE key, checked in the same round trip as the first fetch
     T_FETCH         # a fetch from the table's key
     T_SCAN          # SCAN of a pattern

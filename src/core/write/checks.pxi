@@ -20,6 +20,9 @@ cdef class ReplyError:
     cdef bint redirect(self):
         """A Redis Cluster's MOVED, ASK, TRYAGAIN or CLUSTERDOWN: the command was not run."""
         return cluster_redirect(self.message.decode('utf-8', 'replace')) is not None
+    cdef bint readonly(self):
+        """The server is a replica: a primary turned replica by a failover, under a connection to it."""
+        return self.message.startswith(b"READONLY")
 
     cdef object error(self, str what):
         """The exception for it as the answer to what ('WATCH', 'TYPE "k"'):
@@ -28,7 +31,10 @@ cdef class ReplyError:
         redirect = cluster_redirect(msg)
         if redirect is not None:
             return redirect
-        return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg))
+        return CoreError(error_kind(msg), "Redis refused %s: %s" % (what, msg),
+                         hint="The server is a replica now (after a failover?), and nothing was written; "
+                              "with a redis+sentinel URL the next statement asks the sentinels for the primary."
+                              if self.readonly() else None)
 
 
 cdef object changed(bytes key, str what):

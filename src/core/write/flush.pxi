@@ -141,6 +141,8 @@ cdef class Flush:
         cdef Py_ssize_t last = len(got) - 1
         for r in got[:last]:
             if isinstance(r, ReplyError):       # EXEC then discards everything
+                if (<ReplyError> r).readonly():
+                    self.x.conn.demoted()
                 raise (<ReplyError> r).error("a write")
         r = got[last]
         if r is None:
