@@ -124,7 +124,7 @@ cdef class Endpoint:
         cdef Connection c = pool_acquire(self.conn_key, node, self.identity, url, self.tls)
         c.session.readonly = node is not None and node[2]
         if not c.reused:
-            c.session.ask_cluster = self.cluster_mode == RW_CLUSTER_DETECT
+            c.session.ask_cluster = self.cluster_mode == RW_CLUSTER_DETECT and self.name not in g_topology
         c.asking = False
         c.max_value_size = self.max_value_size
         if self.sentinels is not None:
