@@ -435,11 +435,12 @@ def sample_keyspace(str url, bytes pattern, long long sample=10000, *, str user=
     cdef void *handle = NULL
     cdef const RwKeyGroup *g
     h.fill(url, 'list', b'', None, (), (True, True), None, command_timeout_ms)
+    cdef Py_ssize_t kept = len(h.keep)     # (indexes from the end are undefined: wraparound=False)
     h.keep += [user.encode() if user is not None else None, password.encode() if password is not None else None]
     if user is not None:
-        h.spec.user = h.keep[-2]
+        h.spec.user = h.keep[kept]
     if password is not None:
-        h.spec.password = h.keep[-1]
+        h.spec.password = h.keep[kept + 1]
     h.spec.password_required = password_required
     if rw_sample_open(&h.spec, pattern, sample, with_fields, &handle, &err) != RW_OK:
         raise_error(&err)

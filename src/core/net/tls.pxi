@@ -211,7 +211,7 @@ cdef int load_client_cert(SSL_CTX *ctx, bytes pem, str where) except -1:
     """Our certificate is the first in pem (tls_cert_file's contents); any others are
     its chain towards the CA."""
     cdef BIO *bio = pem_bio(pem)
-    cdef X509 *cert
+    cdef X509 *cert = NULL          # read_cert sets it
     cdef int ok
     try:
         if not read_cert(bio, &cert, "tls_cert_file", where):
