@@ -1,8 +1,11 @@
 """A Redis Cluster of containers on the network, as the redis_cluster fixture
 makes it, read and written by PostgreSQL in its own container through the
 cluster's seeds: what a project's CI does against a cluster."""
+import contextlib
+
 import psycopg
 import pytest
+import redis
 
 from redis_wrapper_tools.testing import RedisCluster
 
@@ -147,3 +150,24 @@ def test_a_cluster_announcing_hostnames(redis_wrapper_pg, named_cluster):
         db.execute("insert into redis.s values ('s:new', 7)")
     with named_cluster.get_client() as client:
         assert client.get('s:new') == b'7'
+
+
+def test_nodes_told_to_announce_hostnames_they_lack(redis_wrapper_pg, redis_wrapper_network):
+    """cluster-preferred-endpoint-type hostname without names: the map gives
+    '?' (Redis: an unknown node, not the one asked), and each node's ip."""
+    with RedisCluster(redis_wrapper_network, alias='unnamed-cluster',
+                      args=['--cluster-preferred-endpoint-type', 'hostname']) as cluster:
+        assert endpoints(cluster) == {'?'}
+        # (redis-py's cluster client cannot use that map: each node is given the keys it serves.)
+        for node in cluster.nodes:
+            with node.get_client() as direct:
+                for i in range(50):
+                    with contextlib.suppress(redis.exceptions.ResponseError):     # MOVED
+                        direct.set('s:%d' % i, i)
+        assert all(node_keys(cluster))
+        with redis_wrapper_pg.database(cluster.url()) as db:
+            db.execute("create foreign table redis.s (key text, value int) server redis_server "
+                       "options (src_type 'multi_string', src_key 's:*')")
+            assert db.execute('select count(*), sum(value) from redis.s').fetchall() == [(50, sum(range(50)))]
+            assert db.execute("select value from redis.s where key in ('s:1', 's:2', 's:3') "
+                              "order by value").fetchall() == [(1,), (2,), (3,)]

@@ -14,19 +14,20 @@ class RedisCluster:
 
     The slot map (CLUSTER SHARDS, CLUSTER SLOTS) gives each node's address on
     the network; with hostnames=True it gives their aliases instead
-    (cluster-announce-hostname), as a cluster behind names or TLS does."""
+    (cluster-announce-hostname), as a cluster behind names or TLS does.
+    args: more server arguments for every node."""
 
     def __init__(self, network, masters=3, image=None, node_class=RedisContainer, alias='redis-cluster',
-                 hostnames=False, startup_timeout=60.0):
+                 hostnames=False, args=(), startup_timeout=60.0):
         self.network = network
         self.startup_timeout = startup_timeout
         self.nodes = []
         for i in range(masters):
             name = '%s-%d' % (alias, i + 1)
-            args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '5000']
+            server_args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '5000']
             if hostnames:
-                args += ['--cluster-announce-hostname', name, '--cluster-preferred-endpoint-type', 'hostname']
-            self.nodes.append(node_class(image, network=network, alias=name, args=args))
+                server_args += ['--cluster-announce-hostname', name, '--cluster-preferred-endpoint-type', 'hostname']
+            self.nodes.append(node_class(image, network=network, alias=name, args=server_args + list(args)))
 
     def start(self):
         try:
