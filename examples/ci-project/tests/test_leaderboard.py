@@ -21,3 +21,11 @@ def test_scores_join_a_local_table(redis_wrapper_db, redis_container):
 def test_each_test_starts_from_an_empty_redis(redis_wrapper_db):
     leaderboard.install(redis_wrapper_db)
     assert leaderboard.top(redis_wrapper_db, 5) == []
+
+
+def test_top_players_on_a_redis_cluster(redis_wrapper_cluster_db, redis_cluster):
+    """Production runs a Redis Cluster: the same queries, through its seeds."""
+    with redis_cluster.get_client() as client:
+        client.zadd('scores', {'ann': 30, 'bob': 10, 'cy': 20})
+    leaderboard.install(redis_wrapper_cluster_db)
+    assert leaderboard.top(redis_wrapper_cluster_db, 2) == [('ann', 30.0), ('cy', 20.0)]

@@ -93,3 +93,12 @@ def redis_wrapper_db(redis_wrapper_pg, redis_container):
         client.flushall()
     with redis_wrapper_pg.database(redis_container.url()) as conn:
         yield conn
+
+
+@pytest.fixture
+def redis_wrapper_cluster_db(redis_wrapper_pg, redis_cluster):
+    """As redis_wrapper_db, with redis_server at redis_cluster's seeds, on an
+    emptied cluster."""
+    redis_cluster.flushall()
+    with redis_wrapper_pg.database(redis_cluster.url()) as conn:
+        yield conn

@@ -94,7 +94,9 @@ cdef Topology from_shards(list reply, str asked, bint tls):
         for node in s.get('nodes') or []:
             n = pairs_of(node)
             port = n.get('tls-port') if tls and n.get('tls-port') else n.get('port')
-            where = (host_of(n.get('endpoint') or n.get('ip'), asked), port)
+            # '?': told to announce a hostname it was not given (an unknown node, not the one asked).
+            endpoint = n.get('ip') if n.get('endpoint') == b"?" else n.get('endpoint') or n.get('ip')
+            where = (host_of(endpoint, asked), port)
             # (A replica that just synced may say "loading" for a while: the offset gossip lags.)
             if not isinstance(port, int) or n.get('health') == b"fail":
                 continue
