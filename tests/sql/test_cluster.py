@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from conftest import create_server, rows, table
+from test_import import import_schema, imported
 from redis_wrapper_tools.servers import RedisCluster
 
 # Keys spread over slots (and so over the three primaries), hash-tagged keys in one slot.
@@ -151,6 +152,22 @@ def test_every_primary_is_scanned_at_once(db, cluster):
     got += db.execute('fetch all from c').fetchall()
     db.execute('commit')
     assert sorted(got) == sorted(('h:%d' % i,) for i in range(60))
+
+
+def test_import_samples_every_primary(db, cluster):
+    """IMPORT FOREIGN SCHEMA through one node's URL finds the keys of every
+    primary (SCAN lists one node's), and reads each hash's fields on its node."""
+    load(cluster.client())
+    create_server(db, 'rc1', 'redis://127.0.0.1:%d' % cluster.primaries()[0].port)
+    db.execute('drop schema if exists imp_c cascade')
+    db.execute('create schema imp_c')
+    try:
+        import_schema(db, '*', 'imp_c', server='rc1', shape='rows')
+        got = {t[0]: t[1:4] for t in imported(db, 'imp_c')}
+    finally:
+        db.execute('drop schema imp_c cascade')
+    assert {'list', 'set', 'hash', 'zset', 'stream', 'string'} <= set(got), got   # one key each, on one node
+    assert got['h'] == ('multi_hash', 'h:*', 'key text, name text, age bigint')
 
 
 def scans_per_node(cluster):
