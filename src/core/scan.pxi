@@ -247,6 +247,8 @@ cdef class Scan:
         """Before the scan starts again after a cluster's redirect or a lost
         node: where to, on which map (MOVED on a single server's URL: it is a
         cluster after all)."""
+        global g_no_wait
+        cdef bint outer = g_no_wait
         if self.delivered_rows:
             raise slots_moved("the scan read them") if isinstance(e, ClusterRedirect) else e
         self.backoff.next(self.ep, e)
@@ -257,7 +259,14 @@ cdef class Scan:
             g_topology.pop(self.ep.name, None)
             self.ep.cluster_mode = RW_CLUSTER_ON
         else:
-            refresh_topology(self.ep)
+            # Waited for in place, even under an async Append: the map's
+            # exchanges are new connections, which cannot resume after
+            # WouldBlock (their sockets would be closed by then).
+            g_no_wait = False
+            try:
+                refresh_topology(self.ep)
+            finally:
+                g_no_wait = outer
         return 0
 
     cdef int try_next_batch(self, RwBatch *b) except -1:
@@ -387,13 +396,19 @@ cdef class Scan:
         """No rows follow this batch: every part is read or the limit is met.
         After a pattern's parts, no slot may have moved meanwhile, nor be
         moving (keys of a slot that moves may be missed or read twice)."""
+        global g_no_wait
+        cdef bint outer = g_no_wait
         cdef Part part
         if not (self.limit and self.returned >= self.limit):
             for part in self.parts:
                 if not (part.finished or (part is self.cur and part.conn.idle())):
                     return False
         if not self.parts_done and (<Part> self.parts[0]).shard >= 0:
-            check_slots_stayed(self.ep, self.topo, [(<Part> p).shard for p in self.parts])
+            g_no_wait = False           # (see follow)
+            try:
+                check_slots_stayed(self.ep, self.topo, [(<Part> p).shard for p in self.parts])
+            finally:
+                g_no_wait = outer
         self.parts_done = True
         return True
 

@@ -154,6 +154,20 @@ def test_every_primary_is_scanned_at_once(db, cluster):
     assert sorted(got) == sorted(('h:%d' % i,) for i in range(60))
 
 
+def test_pattern_tables_under_an_async_append(both, cluster):
+    """Two pattern tables of the cluster under an async Append (UNION ALL):
+    each scan reads its nodes at once and, when none has answered, gives the
+    Append one node's socket to wait for; the rows are all there, also with
+    a LIMIT and through a rescan."""
+    both.execute("alter server rc options (add async_capable 'true')")
+    query = 'select key from redis.k_c_mh union all select key from redis.k_c_mstr'
+    assert 'Async Foreign Scan' in '\n'.join(r[0] for r in both.execute('explain (costs off) ' + query))
+    want = sorted([('h:%d' % i,) for i in range(60)] + [('str:%d' % i,) for i in range(60)])
+    assert sorted(rows(both, query)) == want
+    assert len(rows(both, query + ' limit 7')) == 7
+    assert rows(both, 'select count(*) from (values (1), (2)) v(n), lateral (%s) k' % query) == [(240,)]
+
+
 def test_import_samples_every_primary(db, cluster):
     """IMPORT FOREIGN SCHEMA through one node's URL finds the keys of every
     primary (SCAN lists one node's), and reads each hash's fields on its node."""

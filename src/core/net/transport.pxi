@@ -339,7 +339,8 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
-        if g_no_wait and events == RW_WAIT_READABLE:
+        # (A wait without a socket is a backoff's sleep: no socket for an Append to wait for.)
+        if g_no_wait and events == RW_WAIT_READABLE and fd >= 0:
             raise WouldBlock(fd, deadline)
         if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
             with nogil:
