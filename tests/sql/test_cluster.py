@@ -444,6 +444,22 @@ def test_a_primary_fails_over_between_queries(db, own_cluster):
     assert own_cluster.client().hget('h:9', 'name') == b'nine'
 
 
+def test_a_lost_node_under_an_async_append(db, own_cluster):
+    """The map still names a primary that failed over: under an async Append
+    the scan's retries sleep (backoff) in place, never handing the Append a
+    socket of -1 to wait for, and read the new map."""
+    load(own_cluster.client())
+    create_server(db, 'rf', own_cluster.url, async_capable='true')
+    tables(db, 'rf', 'f_')
+    query = 'select key from redis.f_c_mh union all select key from redis.f_c_mstr'
+    want = sorted([('h:%d' % i,) for i in range(60)] + [('str:%d' % i,) for i in range(60)])
+    assert sorted(rows(db, query)) == want
+    for n in own_cluster.primaries():
+        n.client().execute_command('WAIT', 1, 5000)
+    fail_over(own_cluster, 'h:9')
+    assert sorted(rows(db, query)) == want
+
+
 def test_a_primary_killed_mid_query(db, own_cluster):
     """Rows returned already: a clear error (a lost connection, 08006) or the
     right rows; the next query works once the replica took over."""
