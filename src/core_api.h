@@ -268,10 +268,12 @@ typedef struct RwBatch
 #define RW_WAIT_FAILED (-2)
 /* Returns the ready events, or one of the negative codes / RW_WAIT_TIMEOUT. */
 typedef int (*RwWaitFn) (int fd, int events, int timeout_ms);
+/* Until one of fds is readable: RW_WAIT_READABLE, or as above. */
+typedef int (*RwWaitReadableFn) (const int *fds, int nfds, int timeout_ms);
 
 /* Source type i, or NULL past the last. */
 extern const RwSourceInfo *rw_source(int i);
-extern void rw_core_set_wait(RwWaitFn fn);
+extern void rw_core_set_wait(RwWaitFn fn, RwWaitReadableFn any);
 extern int	rw_core_check_url(const char *url, RwError *err);
 extern int	rw_plan(const RwScanSpec *spec, RwPlanInfo *plan, RwError *err);
 extern int	rw_scan_open(const RwScanSpec *spec, void **scan, RwError *err);

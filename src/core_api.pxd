@@ -150,6 +150,7 @@ cdef extern from "core_api.h":
         int64_t keys
 
     ctypedef int (*RwWaitFn)(int fd, int events, int timeout_ms) noexcept nogil
+    ctypedef int (*RwWaitReadableFn)(const int *fds, int nfds, int timeout_ms) noexcept nogil
 
     ctypedef enum RwWriteOp:
         RW_WRITE_INSERT

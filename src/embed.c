@@ -220,7 +220,7 @@ load_core(bool through_plpython)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not load the redis_wrapper scanning core: %s", failure)));
-	rw_core_set_wait(rw_pg_wait);
+	rw_core_set_wait(rw_pg_wait, rw_pg_wait_readable);
 	python_pid = MyProcPid;
 }
 

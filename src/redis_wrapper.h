@@ -122,6 +122,7 @@ extern void rw_preload(void);
 
 /* wait.c */
 extern int	rw_pg_wait(int fd, int events, int timeout_ms);
+extern int	rw_pg_wait_readable(const int *fds, int nfds, int timeout_ms);
 
 /* cells.c: Redis bytes in a message, escaped, at most max bytes of them */
 #define RW_SHOWN_KEY_MAX 200

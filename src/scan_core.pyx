@@ -63,9 +63,10 @@ include "core/keyspace.pxi"
 include "core/python_api.pxi"
 
 
-cdef public void rw_core_set_wait(RwWaitFn fn) noexcept nogil:
-    global g_wait
+cdef public void rw_core_set_wait(RwWaitFn fn, RwWaitReadableFn any) noexcept nogil:
+    global g_wait, g_wait_readable
     g_wait = fn if fn != NULL else poll_wait
+    g_wait_readable = any if any != NULL else poll_wait_readable
 
 
 cdef public int rw_core_check_url(const char *url, RwError *err) noexcept with gil:
@@ -139,7 +140,7 @@ cdef public void rw_scan_rescan(void *handle) noexcept with gil:
     try:
         s.rescan()
     except BaseException:
-        s.conn.state = CS_BROKEN    # reported by the next rw_scan_next
+        s.broke()                   # reported by the next rw_scan_next
 
 
 cdef public int rw_scan_requalify(void *handle, const RwQual *quals, int nquals, RwError *err) noexcept with gil:

@@ -79,3 +79,78 @@ rw_pg_wait(int fd, int events, int timeout_ms)
 		}
 	}
 }
+
+/*
+ * Several sockets at once (a scan reading every node of a Redis Cluster):
+ * until one of fds is readable.  A wait set of their own, made and freed
+ * here, every error caught as wait_once does.
+ */
+static int
+wait_set_once(const int *fds, int nfds, int timeout_ms)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	WaitEventSet *volatile set = NULL;
+	volatile int rc = -1;
+
+	PG_TRY();
+	{
+		WaitEvent	event;
+		int			i;
+
+#if PG_VERSION_NUM >= 170000
+		set = CreateWaitEventSet(NULL, nfds + 2);
+#else
+		set = CreateWaitEventSet(CurrentMemoryContext, nfds + 2);
+#endif
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < nfds; i++)
+			AddWaitEventToSet(set, WL_SOCKET_READABLE, fds[i], NULL, NULL);
+		if (WaitEventSetWait(set, timeout_ms > 0 ? timeout_ms : -1, &event, 1, PG_WAIT_EXTENSION) == 0)
+			rc = WL_TIMEOUT;
+		else
+			rc = event.events;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		rc = -1;
+	}
+	PG_END_TRY();
+	if (set != NULL)
+		FreeWaitEventSet(set);
+	return rc;
+}
+
+int
+rw_pg_wait_readable(const int *fds, int nfds, int timeout_ms)
+{
+	TimestampTz deadline = 0;
+
+	if (timeout_ms > 0)
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	for (;;)
+	{
+		int			rc;
+
+		if (InterruptPending && INTERRUPTS_CAN_BE_PROCESSED())
+			return RW_WAIT_INTERRUPTED;
+		rc = wait_set_once(fds, nfds, timeout_ms);
+		if (rc < 0)
+			return RW_WAIT_FAILED;
+		if (rc & WL_SOCKET_READABLE)
+			return RW_WAIT_READABLE;
+		if (rc & WL_TIMEOUT)
+			return RW_WAIT_TIMEOUT;
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		if (deadline)
+		{
+			timeout_ms = (int) ((deadline - GetCurrentTimestamp()) / 1000);
+			if (timeout_ms <= 0)
+				return RW_WAIT_TIMEOUT;
+		}
+	}
+}

@@ -1,6 +1,6 @@
 """`./dev bench --only cluster`: the 100k-hash pattern scan and point lookups
 on a 3-primary Redis Cluster (3 replicas beside) beside one server, the same
-data on each.  Medians; the cluster's nodes are read one after another."""
+data on each.  Medians; the cluster's primaries are read at once."""
 import statistics
 import sys
 import time

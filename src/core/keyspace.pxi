@@ -117,13 +117,16 @@ cdef class FieldArrays:
 
 
 cdef class Sampler:
-    """One import's sample: resumable (an interrupted round is asked again)."""
-    cdef Exchange x
+    """One import's sample, of every primary on a Redis Cluster (SCAN sees
+    one node's keys): resumable (an interrupted round is asked again)."""
+    cdef Endpoint ep
+    cdef list xs                    # an Exchange per node sampled, None before the first round
     cdef bytes pattern
     cdef long long sample           # at most this many keys
-    cdef object cursor              # SCAN's next cursor, None once the iteration is over
-    cdef set seen                   # the keys taken (SCAN may return one twice)
-    cdef list pending               # keys taken whose TYPE is still to ask
+    cdef list cursors               # per node: SCAN's next cursor, None once its iteration is over
+    cdef list pending               # per node: keys taken whose TYPE is still to ask
+    cdef Py_ssize_t at              # the node whose round is next
+    cdef dict node_of               # the keys taken, each with its node's index
     cdef dict by_type               # Redis type -> its keys
     cdef list groups                # group_keys's, which RwKeyGroup's strings point into
     cdef RwKeyGroup *cgroups
@@ -135,16 +138,13 @@ cdef class Sampler:
         free(self.cgroups)
 
     cdef int open(self, const RwScanSpec *spec, bytes pattern, long long sample, bint with_fields) except -1:
-        cdef Endpoint ep = Endpoint()
         if sample < 1:
             raise CoreError(RW_ERR_BAD_OPTION, "a sample of %d keys" % sample)
-        ep.from_spec(spec)
-        self.x = Exchange(ep)
+        self.ep = Endpoint()
+        self.ep.from_spec(spec)
         self.pattern = pattern
         self.sample = sample
-        self.cursor = b"0"
-        self.seen = set()
-        self.pending = []
+        self.node_of = {}
         self.by_type = {}
         self.with_fields = with_fields
         return 0
@@ -152,92 +152,111 @@ cdef class Sampler:
     cdef int run(self, RwKeyspace *out) except -1:
         if self.groups is None:
             try:
+                self.connect()
                 self.sample_keys()
+                groups = group_keys(self.by_type)
+                if self.with_fields:
+                    self.read_fields(groups)
             except Interrupted:
                 raise
             except BaseException:
-                self.x.abandon()
+                self.abandon()
                 raise
-            groups = group_keys(self.by_type)
-            if self.with_fields:
-                try:
-                    self.read_fields(groups)
-                except Interrupted:
-                    raise
-                except BaseException:
-                    self.x.abandon()
-                    raise
-            self.x.done()
+            self.close()
             self.make_groups(groups)
-        out.nkeys = len(self.seen)
+        out.nkeys = len(self.node_of)
         out.ngroups = len(self.groups)
         out.groups = self.cgroups
         return 0
 
-    cdef int sample_keys(self) except -1:
-        """Rounds of TYPE for the keys the last SCAN found, and the next SCAN,
-        until the iteration ends or sample keys are taken.  State changes only
-        after a round's replies are all in."""
-        cdef list commands, got
-        cdef bint scanning
-        cdef bytes k
-        while True:
-            scanning = self.cursor is not None and len(self.seen) < self.sample
-            commands = [(T_STATUS, [b"TYPE", k]) for k in self.pending]
-            if scanning:
-                commands.append((T_SCAN, [b"SCAN", self.cursor, b"MATCH", self.pattern,
-                                          b"COUNT", b"%d" % SCAN_COUNT]))
-            if not commands:
-                return 0
-            got = self.x.round(commands)
-            for k, t in zip(self.pending, got):
-                if isinstance(t, ReplyError):
-                    raise (<ReplyError> t).error('TYPE "%s"' % shown(k))
-                if t != b"none":                # deleted since SCAN found it
-                    self.by_type.setdefault(t, []).append(k)
-            self.pending = []
-            if scanning:
-                self.take(got[len(got) - 1])
+    cdef int connect(self) except -1:
+        """The nodes to sample: the URL's, or each primary of a cluster."""
+        cdef Topology t
+        cdef list nodes = [None]
+        if self.xs is not None:
+            return 0
+        t = cluster_topology(self.ep)
+        if t is not None:
+            nodes = [t.node(shard, False) for shard in t.shards()]
+        self.xs = [Exchange(self.ep, node) for node in nodes]
+        self.cursors = [b"0"] * len(nodes)
+        self.pending = [[] for _ in nodes]
+        return 0
 
-    cdef int take(self, object reply) except -1:
-        """The keys of a SCAN reply, up to the sample's size."""
+    cdef int sample_keys(self) except -1:
+        """Rounds, node after node, of TYPE for the keys the node's last SCAN
+        found and its next SCAN, until every iteration ends or sample keys
+        are taken (so each node gives its share).  State changes only after
+        a round's replies are all in."""
+        cdef Py_ssize_t n = len(self.xs), idle = 0
+        while idle < n:
+            idle = 0 if self.round(self.at) else idle + 1
+            self.at = (self.at + 1) % n
+        return 0
+
+    cdef bint round(self, Py_ssize_t i) except -1:
+        """Node i's round; False if it had nothing to ask."""
+        cdef list commands, got
+        cdef bint scanning = self.cursors[i] is not None and len(self.node_of) < self.sample
+        cdef bytes k
+        commands = [(T_STATUS, [b"TYPE", k]) for k in self.pending[i]]
+        if scanning:
+            commands.append((T_SCAN, [b"SCAN", self.cursors[i], b"MATCH", self.pattern,
+                                      b"COUNT", b"%d" % SCAN_COUNT]))
+        if not commands:
+            return False
+        got = (<Exchange> self.xs[i]).round(commands)
+        for k, t in zip(self.pending[i], got):
+            if isinstance(t, ReplyError):
+                raise (<ReplyError> t).error('TYPE "%s"' % shown(k))
+            if t != b"none":                # deleted since SCAN found it
+                self.by_type.setdefault(t, []).append(k)
+        self.pending[i] = []
+        if scanning:
+            self.take(i, got[len(got) - 1])
+        return True
+
+    cdef int take(self, Py_ssize_t i, object reply) except -1:
+        """The keys of node i's SCAN reply, up to the sample's size."""
         if isinstance(reply, ReplyError):
             raise (<ReplyError> reply).error('SCAN MATCH "%s"' % shown(self.pattern))
         for k in reply[1]:
-            if len(self.seen) >= self.sample:
+            if len(self.node_of) >= self.sample:
                 break
-            if k not in self.seen:
-                self.seen.add(k)
-                self.pending.append(k)
-        self.cursor = None if reply[0] == b"0" else reply[0]
+            if k not in self.node_of:
+                self.node_of[k] = i
+                self.pending[i].append(k)
+        self.cursors[i] = None if reply[0] == b"0" else reply[0]
         return 0
 
     cdef int read_fields(self, list groups) except -1:
         """HGETALL of up to FIELD_SAMPLE hashes of each group of hashes (the first
-        by name), in one round: each group's fields, first seen first, and what
-        their values read as."""
-        cdef list commands = []
-        cdef list owners = []
-        cdef Py_ssize_t i
+        by name), a round on each node: each group's fields, first seen first,
+        and what their values read as."""
+        cdef list commands = [[] for _ in self.xs]
+        cdef list owners = [[] for _ in self.xs]       # per node: the group of each command
+        cdef Py_ssize_t i, node
         for i in range(len(groups)):
             if groups[i][2] == b"hash" and groups[i][4] > 1:
                 for k in sorted(groups[i][5])[:FIELD_SAMPLE]:    # the same keys, whatever SCAN's order
-                    commands.append((T_PAIRS, [b"HGETALL", k]))
-                    owners.append(i)
-        got = self.x.round(commands) if commands else []
+                    node = self.node_of[k]
+                    commands[node].append((T_PAIRS, [b"HGETALL", k]))
+                    owners[node].append(i)
         self.fields = [[] for _ in groups]
         values = [{} for _ in groups]
-        for i, reply in zip(owners, got):
-            if isinstance(reply, ReplyError):
-                if (<ReplyError> reply).refusal():
-                    raise (<ReplyError> reply).error('HGETALL of "%s"' % shown(groups[i][0]))
-                continue                # a key gone, or of another type now
-            for f, v in zip(reply[0::2], reply[1::2]):
-                if f not in values[i]:
-                    if len(values[i]) >= MAX_FIELDS:
-                        continue
-                    values[i][f] = []
-                values[i][f].append(v)
+        for node in range(len(self.xs)):
+            got = (<Exchange> self.xs[node]).round(commands[node]) if commands[node] else []
+            for i, reply in zip(owners[node], got):
+                if isinstance(reply, ReplyError):
+                    if (<ReplyError> reply).refusal():
+                        raise (<ReplyError> reply).error('HGETALL of "%s"' % shown(groups[i][0]))
+                    continue                # a key gone, or of another type now
+                for f, v in zip(reply[0::2], reply[1::2]):
+                    if f not in values[i]:
+                        if len(values[i]) >= MAX_FIELDS:
+                            continue
+                        values[i][f] = []
+                    values[i][f].append(v)
         for i in range(len(groups)):
             self.fields[i] = [(f, guess(vs)) for f, vs in values[i].items()]
         return 0
@@ -267,6 +286,10 @@ cdef class Sampler:
             g.src_type, g.nkeys = src_type, nkeys
         return 0
 
+    cdef void abandon(self) noexcept:
+        for x in self.xs or ():
+            (<Exchange> x).abandon()
+
     cdef void close(self) noexcept:
-        if self.x is not None:
-            self.x.done()
+        for x in self.xs or ():
+            (<Exchange> x).done()

@@ -186,7 +186,7 @@ def scan(str url, str source, bytes key, *, fetch=None, quals=(), want=None,
                     stats.update(s.counters.s)
                 return nrows if count_only else rows
     finally:
-        s.conn.close()
+        s.close(False)
 
 
 # -- writes ------------------------------------------------------------------

@@ -103,7 +103,25 @@ cdef int poll_wait(int fd, int events, int timeout_ms) noexcept nogil:
             | (RW_WAIT_WRITABLE if p.revents & POLLOUT else 0))
 
 
+cdef int poll_wait_readable(const int *fds, int nfds, int timeout_ms) noexcept nogil:
+    """wait_readable's outside PostgreSQL: plain poll()."""
+    cdef pollfd *p = <pollfd *> realloc(NULL, sizeof(pollfd) * nfds)
+    cdef int i, rc
+    if p == NULL:
+        return RW_WAIT_FAILED
+    for i in range(nfds):
+        p[i].fd = fds[i]
+        p[i].events = POLLIN
+        p[i].revents = 0
+    rc = poll(p, nfds, timeout_ms if timeout_ms > 0 else -1)
+    free(p)
+    if rc < 0:
+        return RW_WAIT_INTERRUPTED if errno == EINTR else RW_WAIT_FAILED
+    return RW_WAIT_READABLE if rc > 0 else RW_WAIT_TIMEOUT
+
+
 cdef RwWaitFn g_wait = poll_wait
+cdef RwWaitReadableFn g_wait_readable = poll_wait_readable
 cdef bint g_no_wait = False     # set during rw_scan_try_next: a wait to read raises WouldBlock
 
 
@@ -321,7 +339,8 @@ cdef class Transport:
             timeout = <int> (deadline - now_ms())
             if timeout <= 0:
                 return RW_WAIT_TIMEOUT
-        if g_no_wait and events == RW_WAIT_READABLE:
+        # (A wait without a socket is a backoff's sleep: no socket for an Append to wait for.)
+        if g_no_wait and events == RW_WAIT_READABLE and fd >= 0:
             raise WouldBlock(fd, deadline)
         if g_wait == poll_wait:         # outside PostgreSQL: other threads (tests, tools) run meanwhile
             with nogil:
@@ -390,3 +409,31 @@ cdef class Transport:
     cdef object io_error(self, int err):
         return CoreError(RW_ERR_IO, "connection to Redis at %s failed: %s"
                          % (self.url.where(), strerror(err).decode('utf-8', 'replace')))
+
+
+cdef int wait_readable(list fds, long long deadline) except -1:
+    """Until one of the sockets fds is readable (RW_WAIT_READABLE) or deadline
+    (0: none) is past (RW_WAIT_TIMEOUT): a scan reading several nodes at once
+    waits for whichever answers first."""
+    cdef int timeout = 0, r, i, n = len(fds)
+    cdef int *a
+    if deadline:
+        timeout = <int> (deadline - now_ms())
+        if timeout <= 0:
+            return RW_WAIT_TIMEOUT
+    a = <int *> realloc(NULL, sizeof(int) * n)
+    if a == NULL:
+        raise MemoryError()
+    for i in range(n):
+        a[i] = fds[i]
+    if g_wait_readable == poll_wait_readable:   # as in wait_fd
+        with nogil:
+            r = g_wait_readable(a, n, timeout)
+    else:
+        r = g_wait_readable(a, n, timeout)
+    free(a)
+    if r == RW_WAIT_INTERRUPTED:
+        raise Interrupted()
+    if r == RW_WAIT_FAILED:
+        raise CoreError(RW_ERR_IO, "waiting for the nodes of a Redis Cluster failed")
+    return r
