@@ -7,7 +7,7 @@ import pytest
 from redis_wrapper_tools.servers import Redis, free_cluster_port
 
 from .conftest import KIND, core
-from .scripted_redis import resp
+from .scripted_redis import ScriptedRedis, resp, status
 
 
 @pytest.fixture(scope='module')
@@ -60,3 +60,26 @@ def test_a_hostile_slot_map_is_a_clear_error(fake, reply):
         core.scan(server.url, 'list', b'l', command_timeout_ms=5000, cluster=True)
     assert 'no node of the Redis Cluster' in e.value.message, e.value.message
     assert e.value.kind != KIND['INTERNAL']
+
+
+@pytest.mark.parametrize('endpoint', [b'', None])
+def test_a_node_without_an_endpoint_is_reached_at_the_host_asked(endpoint):
+    """CLUSTER SHARDS gives '' (cluster-preferred-endpoint-type unknown-endpoint,
+    a load balancer in front): the host the map was asked of, with the map's
+    port; no endpoint field at all: the node's ip."""
+    node = [b'port', 0, b'ip', b'127.0.0.1' if endpoint is None else b'127.0.0.2', b'role', b'master',
+            b'health', b'online'] + ([b'endpoint', endpoint] if endpoint is not None else [])
+    replies = {b'TYPE': resp(status(b'list')), b'LRANGE': resp([b'a'])}
+
+    def script(args):
+        if args[:2] == [b'CLUSTER', b'SHARDS']:
+            return resp([[b'slots', [0, 16383], b'nodes', [node]]])
+        return replies.get(args[0])
+    server = ScriptedRedis(script)
+    node[1] = server.port           # known before the server's process forks
+    server.start()
+    try:
+        rows = core.scan(server.url, 'list', b'l', command_timeout_ms=5000, cluster=True)
+    finally:
+        server.stop()
+    assert [r[0] for r in rows] == [b'a']

@@ -94,8 +94,12 @@ cdef Topology from_shards(list reply, str asked, bint tls):
         for node in s.get('nodes') or []:
             n = pairs_of(node)
             port = n.get('tls-port') if tls and n.get('tls-port') else n.get('port')
-            # '?': told to announce a hostname it was not given (an unknown node, not the one asked).
-            endpoint = n.get('ip') if n.get('endpoint') == b"?" else n.get('endpoint') or n.get('ip')
+            # '?': told to announce a hostname it was not given (an unknown node,
+            # not the one asked); '' (unknown-endpoint, a load balancer in front):
+            # the host asked, with the map's port.
+            endpoint = n.get('endpoint')
+            if endpoint is None or endpoint == b"?":
+                endpoint = n.get('ip')
             where = (host_of(endpoint, asked), port)
             # (A replica that just synced may say "loading" for a while: the offset gossip lags.)
             if not isinstance(port, int) or n.get('health') == b"fail":
