@@ -16,16 +16,35 @@
 #include "pgstat.h"				/* PG_WAIT_EXTENSION before PostgreSQL 14 */
 #endif
 
-/* One latch wait; -1 if it failed (the error is logged, not raised). */
+/*
+ * One wait on the latch and fds, each for sock_events: the events that ended
+ * it, WL_TIMEOUT, or -1 if it failed (the error is logged, not raised).  A
+ * wait set of its own, made and freed here, as WaitLatchOrSocket does.
+ */
 static int
-wait_once(int flags, int fd, int timeout_ms)
+wait_once(const int *fds, int nfds, int sock_events, int timeout_ms)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	WaitEventSet *volatile set = NULL;
 	volatile int rc = -1;
 
 	PG_TRY();
 	{
-		rc = WaitLatchOrSocket(MyLatch, flags, fd, timeout_ms, PG_WAIT_EXTENSION);
+		WaitEvent	event;
+
+#if PG_VERSION_NUM >= 170000
+		set = CreateWaitEventSet(NULL, nfds + 2);
+#else
+		set = CreateWaitEventSet(CurrentMemoryContext, nfds + 2);
+#endif
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < nfds; i++)
+			AddWaitEventToSet(set, sock_events, fds[i], NULL, NULL);
+		if (WaitEventSetWait(set, timeout_ms > 0 ? timeout_ms : -1, &event, 1, PG_WAIT_EXTENSION) == 0)
+			rc = WL_TIMEOUT;
+		else
+			rc = event.events;
 	}
 	PG_CATCH();
 	{
@@ -33,34 +52,29 @@ wait_once(int flags, int fd, int timeout_ms)
 		MemoryContextSwitchTo(cxt);
 		EmitErrorReport();
 		FlushErrorState();
+		rc = -1;
 	}
 	PG_END_TRY();
+	if (set != NULL)
+		FreeWaitEventSet(set);
 	return rc;
 }
 
-int
-rw_pg_wait(int fd, int events, int timeout_ms)
+/* Until one of fds is ready for sock_events, timeout_ms pass (0: never) or an interrupt is pending. */
+static int
+wait_loop(const int *fds, int nfds, int sock_events, int timeout_ms)
 {
-	int			flags = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
 	TimestampTz deadline = 0;
 
-	if (events & RW_WAIT_READABLE)
-		flags |= WL_SOCKET_READABLE;
-	if (events & RW_WAIT_WRITABLE)
-		flags |= WL_SOCKET_WRITEABLE;
 	if (timeout_ms > 0)
-	{
-		flags |= WL_TIMEOUT;
 		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	}
-
 	for (;;)
 	{
 		int			rc;
 
 		if (InterruptPending && INTERRUPTS_CAN_BE_PROCESSED())
 			return RW_WAIT_INTERRUPTED;
-		rc = wait_once(flags, fd, timeout_ms);
+		rc = wait_once(fds, nfds, sock_events, timeout_ms);
 		if (rc < 0)
 			return RW_WAIT_FAILED;
 		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
@@ -80,77 +94,22 @@ rw_pg_wait(int fd, int events, int timeout_ms)
 	}
 }
 
-/*
- * Several sockets at once (a scan reading every node of a Redis Cluster):
- * until one of fds is readable.  A wait set of their own, made and freed
- * here, every error caught as wait_once does.
- */
-static int
-wait_set_once(const int *fds, int nfds, int timeout_ms)
+/* One socket (fd, for events), or none (events 0: a sleep). */
+int
+rw_pg_wait(int fd, int events, int timeout_ms)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	WaitEventSet *volatile set = NULL;
-	volatile int rc = -1;
+	int			sock_events = 0;
 
-	PG_TRY();
-	{
-		WaitEvent	event;
-		int			i;
-
-#if PG_VERSION_NUM >= 170000
-		set = CreateWaitEventSet(NULL, nfds + 2);
-#else
-		set = CreateWaitEventSet(CurrentMemoryContext, nfds + 2);
-#endif
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		for (i = 0; i < nfds; i++)
-			AddWaitEventToSet(set, WL_SOCKET_READABLE, fds[i], NULL, NULL);
-		if (WaitEventSetWait(set, timeout_ms > 0 ? timeout_ms : -1, &event, 1, PG_WAIT_EXTENSION) == 0)
-			rc = WL_TIMEOUT;
-		else
-			rc = event.events;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		rc = -1;
-	}
-	PG_END_TRY();
-	if (set != NULL)
-		FreeWaitEventSet(set);
-	return rc;
+	if (events & RW_WAIT_READABLE)
+		sock_events |= WL_SOCKET_READABLE;
+	if (events & RW_WAIT_WRITABLE)
+		sock_events |= WL_SOCKET_WRITEABLE;
+	return wait_loop(&fd, sock_events ? 1 : 0, sock_events, timeout_ms);
 }
 
+/* Several sockets at once (a scan reading every node of a Redis Cluster): until one is readable. */
 int
 rw_pg_wait_readable(const int *fds, int nfds, int timeout_ms)
 {
-	TimestampTz deadline = 0;
-
-	if (timeout_ms > 0)
-		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	for (;;)
-	{
-		int			rc;
-
-		if (InterruptPending && INTERRUPTS_CAN_BE_PROCESSED())
-			return RW_WAIT_INTERRUPTED;
-		rc = wait_set_once(fds, nfds, timeout_ms);
-		if (rc < 0)
-			return RW_WAIT_FAILED;
-		if (rc & WL_SOCKET_READABLE)
-			return RW_WAIT_READABLE;
-		if (rc & WL_TIMEOUT)
-			return RW_WAIT_TIMEOUT;
-		if (rc & WL_LATCH_SET)
-			ResetLatch(MyLatch);
-		if (deadline)
-		{
-			timeout_ms = (int) ((deadline - GetCurrentTimestamp()) / 1000);
-			if (timeout_ms <= 0)
-				return RW_WAIT_TIMEOUT;
-		}
-	}
+	return wait_loop(fds, nfds, WL_SOCKET_READABLE, timeout_ms);
 }
