@@ -2,6 +2,7 @@
 started on free loopback ports by the harness in python/redis_wrapper_tools."""
 import os
 import re
+import time
 
 import psycopg
 import pytest
@@ -157,6 +158,18 @@ def server_with_table(db, name, url, **options):
                        "options (src_type 'list', src_key 'l')").format(
         sql.Identifier(name + '_l'), sql.Identifier(name)))
     return 'redis.%s_l' % name
+
+
+def eventually(probe, want, timeout=10.0):
+    """probe() once it gives want, or what it gives after timeout: Redis sees a
+    closed socket on a later turn of its event loop than our next command may
+    be served in, so CLIENT LIST can still show a client we closed."""
+    deadline = time.monotonic() + timeout
+    got = probe()
+    while got != want and time.monotonic() < deadline:
+        time.sleep(0.01)
+        got = probe()
+    return got
 
 
 def rows(db, sql, *args):

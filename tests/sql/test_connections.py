@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import open_fds, rows, server_with_table
+from conftest import eventually, open_fds, rows, server_with_table
 from fake_servers import FakeServer
 from redis_wrapper_tools.servers import Redis, free_port
 
@@ -114,7 +114,7 @@ def test_connection_is_reused_and_listed(db, own_redis):
     assert rows(db, 'select * from redis_wrapper_get_connections()') == \
         [('c_cache', 'postgres', '127.0.0.1:%d' % own_redis.port)]
     assert rows(db, 'select redis_wrapper_disconnect_all()') == [(True,)]
-    assert our_clients(c, before) == []
+    assert eventually(lambda: our_clients(c, before), []) == []
     assert rows(db, 'select * from redis_wrapper_get_connections()') == []
     assert rows(db, 'select redis_wrapper_disconnect_all()') == [(False,)]
 
@@ -145,8 +145,7 @@ def test_dropped_server_closes_its_connection(db, own_redis):
     rows(db, 'select * from %s' % t)
     assert len(our_clients(c, before)) == 1
     db.execute('drop server c_drop cascade')
-    time.sleep(0.1)
-    assert our_clients(c, before) == []
+    assert eventually(lambda: our_clients(c, before), []) == []
 
 
 def test_redis_restarted_between_queries(db):

@@ -5,7 +5,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import rows, table
+from conftest import eventually, rows, table
 
 
 # Slow: the test after each of these waits the pause out (in r's FLUSHALL).
@@ -85,6 +85,6 @@ def test_rollback_mid_scan_releases_the_scan(db, r):
     assert len({c['id'] for c in r.client_list()} - clients_before) == 1     # the open scan
     db.execute('rollback')
     # The memory-context callback closed the scan's socket with the aborted query.
-    assert {c['id'] for c in r.client_list()} - clients_before == set()
+    assert eventually(lambda: {c['id'] for c in r.client_list()} - clients_before, set()) == set()
     assert rows(db, 'select count(*) from %s' % t) == [(100_000,)]
     assert pid == db.execute('select pg_backend_pid()').fetchone()[0]
