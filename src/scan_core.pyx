@@ -107,24 +107,26 @@ cdef public int rw_scan_open(const RwScanSpec *spec, void **handle, RwError *err
         return report(err, e)
 
 
-cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcept with gil:
+cdef int scan_next(void *handle, RwBatch *batch, RwError *err, bint wait) noexcept with gil:
     cdef Scan s = <Scan> handle
     try:
-        s.next_batch(batch)
+        if wait:
+            s.next_batch(batch)
+        else:
+            s.try_next_batch(batch)
         return RW_OK
     except BaseException as e:
         s.failed(e)
         return report(err, e)
+
+
+cdef public int rw_scan_next(void *handle, RwBatch *batch, RwError *err) noexcept with gil:
+    return scan_next(handle, batch, err, True)
 
 
 cdef public int rw_scan_try_next(void *handle, RwBatch *batch, RwError *err) noexcept with gil:
-    cdef Scan s = <Scan> handle
-    try:
-        s.try_next_batch(batch)
-        return RW_OK
-    except BaseException as e:
-        s.failed(e)
-        return report(err, e)
+    """rw_scan_next without waiting for Redis: RW_WOULD_BLOCK then (rw_scan_socket says on what)."""
+    return scan_next(handle, batch, err, False)
 
 
 cdef public int rw_scan_socket(void *handle, int *wait_ms) noexcept with gil:
